@@ -1,0 +1,5 @@
+#ifndef COHORT_CBLAS_SHIM_H
+#define COHORT_CBLAS_SHIM_H
+// OpenBLAS's cblas.h also declares openblas_get_corename / openblas_set_num_threads.
+#include <cblas.h>
+#endif
