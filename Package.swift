@@ -1,10 +1,9 @@
 // swift-tools-version:5.9
 import PackageDescription
 
-// Layers (docs/ARCHITECTURE.md): cohort (CLI) -> CohortTrain -> CohortNN -> Cohort -> CBLAS.
-// CMPI and CBLAS are system-library targets resolved with pkg-config (ompi-c, openblas).
-let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
-
+// Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
+//   cohort (CLI) -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortFormats -> Cohort -> CBLAS
+// CMPI, CBLAS and CZlib are system-library targets resolved with pkg-config (ompi-c, openblas, zlib).
 let package = Package(
     name: "Cohort",
     platforms: [.macOS(.v13)],
@@ -20,10 +19,16 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         // A plain C timing loop around cblas_sgemm: the reference `cohort bench blas` must match.
         .target(name: "CBLASReference", dependencies: ["CBLAS"], path: "Sources/CBLASReference",
                 cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Cohort", dependencies: ["CBLAS"], path: "Sources/Cohort"),
+        .target(name: "CohortData", dependencies: ["Cohort", "CZlib"], path: "Sources/CohortData"),
+        .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
+        .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
+        .target(name: "CohortNN", dependencies: ["Cohort"], path: "Sources/CohortNN"),
         .executableTarget(
             name: "cohort",
             dependencies: [
@@ -32,5 +37,9 @@ let package = Package(
             ],
             path: "Sources/cohort"),
         .testTarget(name: "CohortTests", dependencies: ["Cohort"], path: "Tests/CohortTests"),
+        .testTarget(name: "CohortDataTests", dependencies: ["CohortData"], path: "Tests/CohortDataTests"),
+        .testTarget(name: "CohortOptimTests", dependencies: ["CohortOptim"], path: "Tests/CohortOptimTests"),
+        .testTarget(name: "CohortFormatsTests", dependencies: ["CohortFormats"], path: "Tests/CohortFormatsTests"),
+        .testTarget(name: "CohortNNTests", dependencies: ["CohortNN"], path: "Tests/CohortNNTests"),
     ]
 )

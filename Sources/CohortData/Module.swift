@@ -1,0 +1,1 @@
+// CohortData: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// CohortFormats: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// CohortNN: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// CohortOptim: see docs/ARCHITECTURE.md
