@@ -1,11 +1,12 @@
 import ArgumentParser
 import Cohort
+import CohortNN
 import Foundation
 
 struct GradcheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradcheck",
-        abstract: "Compare every op's autodiff gradient with centred finite differences.")
+        abstract: "Compare every op's and layer's autodiff gradient with centred finite differences.")
 
     @Option(help: "Largest worst-case relative error that passes.")
     var tolerance: Double = 1e-2
@@ -15,7 +16,7 @@ struct GradcheckCommand: ParsableCommand {
 
     func run() throws {
         try failOnError {
-            let checks = OpChecks.all().filter { filter == nil || $0.name.contains(filter!) }
+            let checks = (OpChecks.all() + LayerChecks.all()).filter { filter == nil || $0.name.contains(filter!) }
             guard !checks.isEmpty else { throw CohortError.invalid("gradcheck: no check matches '\(filter!)'") }
             var failed: [String] = []
             let width = checks.map(\.name.count).max()! + 2

@@ -41,8 +41,9 @@ public final class Tape {
     public var recordedCount: Int { count }
 
     /// The node at the next position, reused when it is of type `N` and `reusable` approves it.
+    /// Used by op implementations (here and in other modules) to get their node for this position.
     @inline(__always)
-    func node<N: TapeNode>(_ type: N.Type, reusable: (N) -> Bool, make: () throws -> N) rethrows -> N {
+    public func node<N: TapeNode>(_ type: N.Type, reusable: (N) -> Bool, make: () throws -> N) rethrows -> N {
         if count < nodes.count, let n = nodes[count] as? N, reusable(n) {
             count += 1
             return n
@@ -58,7 +59,7 @@ public final class Tape {
 
     /// Notes that the node just recorded reads `v` (for the gradient-final hook).
     @inline(__always)
-    func noteInput(_ v: Var) {
+    public func noteInput(_ v: Var) {
         let me = ObjectIdentifier(self)
         guard v.isLeaf, v.requiresGrad, v.seenInRecording != generation || v.seenBy != me else { return }
         v.seenBy = me
@@ -69,9 +70,9 @@ public final class Tape {
 
     /// Whether an op on these inputs needs a gradient (no variadics: they would allocate per op).
     @inline(__always)
-    func needsGrad(_ a: Var) -> Bool { isRecording && a.requiresGrad }
+    public func needsGrad(_ a: Var) -> Bool { isRecording && a.requiresGrad }
     @inline(__always)
-    func needsGrad(_ a: Var, _ b: Var) -> Bool { isRecording && (a.requiresGrad || b.requiresGrad) }
+    public func needsGrad(_ a: Var, _ b: Var) -> Bool { isRecording && (a.requiresGrad || b.requiresGrad) }
 
     /// Backpropagates from a scalar `loss` (seed 1), or from any output with an explicit `seed`
     /// gradient of its shape. Leaf gradients accumulate; call `zeroGrad` on them between steps.

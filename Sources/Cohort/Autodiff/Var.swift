@@ -31,7 +31,7 @@ public final class Var {
     }
 
     /// An op's output; the node that makes it owns it and reuses its buffers across recordings.
-    init(output shape: [Int], requiresGrad: Bool) {
+    public init(output shape: [Int], requiresGrad: Bool) {
         value = Tensor(zeros: shape)
         self.requiresGrad = requiresGrad
         grad = requiresGrad ? Tensor(zeros: shape) : nil
@@ -41,11 +41,19 @@ public final class Var {
 
     public var shape: [Int] { value.shape }
 
+    /// Points a leaf at new memory (a view into a parameter arena, or shared memory).
+    public func rebind(value: Tensor, grad: Tensor?) {
+        precondition(isLeaf, "only leaves are rebound")
+        precondition(value.shape == self.value.shape && (grad == nil || grad!.count == value.count), "rebind must keep the shape")
+        self.value = value
+        if requiresGrad { self.grad = grad ?? Tensor(zeros: value.shape) }
+    }
+
     /// Resets the leaf's accumulated gradient.
     public func zeroGrad() { grad?.zero() }
 
     /// Makes an output's buffers hold `shape`, reallocating only when the element count changes.
-    func prepare(_ shape: [Int]) {
+    public func prepare(_ shape: [Int]) {
         if value.shape == shape { return }
         if value.count == shape.reduce(1, *) {
             value = try! value.reshaped(shape)

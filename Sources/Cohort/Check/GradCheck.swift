@@ -12,13 +12,17 @@ public struct GradCheck {
 
     public let name: String
     public let inputs: [Tensor]
+    /// Leaves owned elsewhere (a layer's weights): perturbed in place, their gradients compared too.
+    public let parameters: [Var]
     public let function: (Tape, [Var]) throws -> Var
     public var epsilon: Float = 1e-2
     public var floor: Double = 1e-2
 
-    public init(_ name: String, inputs: [Tensor], epsilon: Float = 1e-2, _ function: @escaping (Tape, [Var]) throws -> Var) {
+    public init(_ name: String, inputs: [Tensor], parameters: [Var] = [], epsilon: Float = 1e-2,
+                _ function: @escaping (Tape, [Var]) throws -> Var) {
         self.name = name
         self.inputs = inputs
+        self.parameters = parameters
         self.epsilon = epsilon
         self.function = function
     }
@@ -26,6 +30,7 @@ public struct GradCheck {
     public func run(seed: UInt64 = 7) throws -> Result {
         let xs = inputs.map { $0.copy() }
         let leaves = xs.map { Var($0, requiresGrad: true) }
+        for p in parameters { p.zeroGrad() }
         let tape = Tape()
         tape.reset()
         let y = try function(tape, leaves)
@@ -33,7 +38,7 @@ public struct GradCheck {
         let w = Tensor(zeros: y.shape)
         rng.fillUniform(w, -1, 1)
         try tape.backward(y, seed: w)
-        let analytic = leaves.map { $0.grad!.copy() }
+        let analytic = leaves.map { $0.grad!.copy() } + parameters.map { $0.grad!.copy() }
 
         func loss() throws -> Double {
             let t = Tape(recording: false)
@@ -45,7 +50,7 @@ public struct GradCheck {
         }
 
         var worst = 0.0, elements = 0
-        for (x, g) in zip(xs, analytic) {
+        for (x, g) in zip(xs + parameters.map(\.value), analytic) {
             for j in 0..<x.count {
                 let saved = x.pointer[j]
                 x.pointer[j] = saved + epsilon

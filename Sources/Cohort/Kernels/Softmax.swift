@@ -24,16 +24,18 @@ public enum Softmax {
         }
     }
 
+    /// One contiguous row; `y` may be the same memory as `x`.
     @inline(__always)
     public static func row(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
         var m = -Float.infinity
         for j in 0..<n { m = Swift.max(m, x[j]) }
         var total: Float = 0
-        for j in 0..<n { let e = Foundation.exp(x[j] - m); y[j] = e; total += e }
-        if log {
+        if log {  // x is read again below, so y (which may alias x) is written only at the end
+            for j in 0..<n { total += Foundation.exp(x[j] - m) }
             let logZ = m + Foundation.log(total)
             for j in 0..<n { y[j] = x[j] - logZ }
         } else {
+            for j in 0..<n { let e = Foundation.exp(x[j] - m); y[j] = e; total += e }
             let inv = 1 / total
             for j in 0..<n { y[j] *= inv }
         }

@@ -1,0 +1,73 @@
+import Cohort
+
+/// Gradient checks for every layer and loss; `cohort gradcheck` and the tests run these.
+public enum LayerChecks {
+    static func random(_ shape: [Int], _ rng: inout RandomStream, _ low: Float = -1, _ high: Float = 1) -> Tensor {
+        let t = Tensor(zeros: shape)
+        for i in 0..<t.count {
+            var v = rng.uniform(low, high)
+            while abs(v) < 0.05 { v = rng.uniform(low, high) }
+            t.pointer[i] = v
+        }
+        return t
+    }
+
+    /// A check of `layer` on input `x`: the input and every trainable parameter are compared.
+    static func layer(_ name: String, _ layer: Layer, input: Tensor, training: Bool = true, rng: inout RandomStream) -> GradCheck {
+        for (_, p) in layer.namedParameters() { try! p.value.assign(random(p.shape, &rng, -0.8, 0.8)) }  // same shape by construction
+        let params = layer.namedParameters().map(\.1.variable)
+        return GradCheck(name, inputs: [input], parameters: params) { tape, v in
+            // The same dropout mask in every evaluation: a fresh context with a fixed stream.
+            let ctx = ForwardContext(tape: tape, training: training, rng: RandomStream(seed: 5))
+            return try layer.forward(v[0], ctx)
+        }
+    }
+
+    public static func all(seed: UInt64 = 2) -> [GradCheck] {
+        var r = RandomStream(seed: seed)
+        func rnd(_ s: [Int], _ lo: Float = -1, _ hi: Float = 1) -> Tensor { random(s, &r, lo, hi) }
+        var checks: [GradCheck] = []
+
+        checks.append(layer("Linear", Linear(4, 3), input: rnd([5, 4]), rng: &r))
+        checks.append(layer("Linear (no bias)", Linear(4, 3, bias: false), input: rnd([2, 4]), rng: &r))
+        checks.append(layer("Conv2d (3x3, pad 1)", Conv2d(2, 3, kernel: (3, 3), padding: (1, 1)), input: rnd([2, 2, 5, 4]), rng: &r))
+        checks.append(layer("Conv2d (2x3, stride 2)", Conv2d(1, 2, kernel: (2, 3), stride: (2, 2)), input: rnd([2, 1, 6, 7]), rng: &r))
+        let distinct = Tensor(zeros: [2, 2, 4, 6])
+        var order = Array(0..<distinct.count)
+        r.shuffle(&order)
+        for i in 0..<distinct.count { distinct.pointer[i] = Float(order[i]) * 0.05 - 2 }
+        checks.append(layer("MaxPool2d (2x2)", Pool2d(.max, window: (2, 2)), input: distinct, rng: &r))
+        checks.append(layer("MaxPool2d (3x3, stride 1)", Pool2d(.max, window: (3, 3), stride: (1, 1)), input: distinct, rng: &r))
+        checks.append(layer("AvgPool2d (2x2)", Pool2d(.average, window: (2, 2)), input: rnd([2, 3, 4, 4]), rng: &r))
+        checks.append(layer("Flatten", Sequential([Flatten(), Linear(12, 2)]), input: rnd([2, 3, 2, 2]), rng: &r))
+        checks.append(layer("Dropout (training)", Dropout(0.4), input: rnd([4, 5]), rng: &r))
+        checks.append(layer("Dropout (eval)", Dropout(0.4), input: rnd([4, 5]), training: false, rng: &r))
+        checks.append(layer("BatchNorm1d (training)", BatchNorm(features: 3, spatial: false), input: rnd([6, 3]), rng: &r))
+        checks.append(layer("BatchNorm2d (training)", BatchNorm(features: 2, spatial: true), input: rnd([3, 2, 2, 3]), rng: &r))
+        checks.append(layer("BatchNorm2d (eval)", BatchNorm(features: 2, spatial: true), input: rnd([3, 2, 2, 3]), training: false, rng: &r))
+        checks.append(layer("ReLU", Activation(.relu), input: rnd([3, 4]), rng: &r))
+        checks.append(layer("LeakyReLU", Activation(.leakyRelu(slope: 0.2)), input: rnd([3, 4]), rng: &r))
+        checks.append(layer("Sigmoid", Activation(.sigmoid), input: rnd([3, 4], -3, 3), rng: &r))
+        checks.append(layer("Tanh", Activation(.tanh), input: rnd([3, 4], -2, 2), rng: &r))
+        checks.append(layer("Softplus", Activation(.softplus), input: rnd([3, 4], -3, 3), rng: &r))
+        checks.append(layer("Softmax", SoftmaxLayer(), input: rnd([3, 4], -2, 2), rng: &r))
+        checks.append(layer("Maxout (3 pieces)", Maxout(4, 2, pieces: 3), input: rnd([3, 4]), rng: &r))
+        checks.append(layer("Sequential MLP", Sequential([Linear(6, 5), Activation(.tanh), Linear(5, 3)]), input: rnd([4, 6]), rng: &r))
+
+        let labels: [Int32] = [2, 0, 1, 2]
+        checks.append(GradCheck("softmaxCrossEntropy", inputs: [rnd([4, 3], -2, 2)]) { t, v in
+            try t.softmaxCrossEntropy(v[0], labels: labels)
+        })
+        checks.append(GradCheck("softmaxCrossEntropy (smoothing 0.1)", inputs: [rnd([4, 3], -2, 2)]) { t, v in
+            try t.softmaxCrossEntropy(v[0], labels: labels, labelSmoothing: 0.1)
+        })
+        let target = rnd([3, 4])
+        checks.append(GradCheck("meanSquaredError", inputs: [rnd([3, 4])]) { t, v in try t.meanSquaredError(v[0], target: target) })
+        let teacher = Tensor(zeros: [4, 5])
+        try! Tape.softTargets(logits: rnd([4, 5], -3, 3), temperature: 3, into: teacher)
+        checks.append(GradCheck("klDivergence (T = 3)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
+            try t.klDivergence(studentLogits: v[0], teacherProbabilities: teacher, temperature: 3)
+        })
+        return checks
+    }
+}

@@ -1,1 +1,0 @@
-// CohortNN: see docs/ARCHITECTURE.md

@@ -1,0 +1,73 @@
+import XCTest
+import Cohort
+@testable import CohortNN
+
+final class LayerGradientTests: XCTestCase {
+    func testEveryLayerAndLossMatchesFiniteDifferences() throws {
+        for check in LayerChecks.all() {
+            let r = try check.run()
+            XCTAssertLessThan(r.worstRelativeError, 1e-2, r.name)
+        }
+    }
+
+    func testLogSoftmaxRowInPlace() throws {
+        let x = try Tensor(shape: [1, 3], scalars: [1, 2, 3])
+        let expected = try x.logSoftmax().scalars
+        Softmax.row(x.pointer, x.pointer, 3, log: true)
+        for (a, b) in zip(x.scalars, expected) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
+    func testCrossEntropyValueAndLabelErrors() throws {
+        let t = Tape()
+        t.reset()
+        let logits = Var(try Tensor(shape: [2, 3], scalars: [0, 0, 0, 1, 2, 3]), requiresGrad: true)
+        let loss = try t.softmaxCrossEntropy(logits, labels: [0, 2])
+        let expected = (log(3.0) + (log(exp(1.0) + exp(2.0) + exp(3.0)) - 3)) / 2
+        XCTAssertEqual(Double(loss.value.item), expected, accuracy: 1e-5)
+        XCTAssertThrowsError(try t.softmaxCrossEntropy(logits, labels: [0, 3])) { error in
+            XCTAssertEqual("\(error)", "softmaxCrossEntropy: label 3 outside 0..<3")
+        }
+        XCTAssertThrowsError(try t.softmaxCrossEntropy(logits, labels: [0]))
+    }
+
+    func testKLIsZeroForIdenticalDistributionsAndScalesWithTemperature() throws {
+        let t = Tape()
+        t.reset()
+        let z = try Tensor(shape: [1, 3], scalars: [0.5, -1, 2])
+        let p = Tensor(zeros: [1, 3])
+        try Tape.softTargets(logits: z, temperature: 4, into: p)
+        let s = Var(z.copy(), requiresGrad: true)
+        let kl = try t.klDivergence(studentLogits: s, teacherProbabilities: p, temperature: 4)
+        XCTAssertEqual(kl.value.item, 0, accuracy: 1e-6)
+        try t.backward(kl)
+        XCTAssertTrue(s.grad!.scalars.allSatisfy { abs($0) < 1e-6 })
+    }
+
+    func testArenaLaysOutAlignedViewsAndKeepsValues() throws {
+        let model = Sequential([Linear(3, 5), Activation(.relu), Linear(5, 2)])
+        model.layers.compactMap { $0 as? Linear }.first!.weight.value.fill(0.5)
+        let named = model.namedParameters()
+        XCTAssertEqual(named.map(\.0), ["0.weight", "0.bias", "2.weight", "2.bias"])
+        let arena = ParameterArena(named)
+        XCTAssertEqual(arena.parameterCount, 15 + 5 + 10 + 2)
+        for e in arena.entries { XCTAssertEqual(e.offset % 16, 0, e.path) }
+        XCTAssertEqual(named[0].1.value.scalars, [Float](repeating: 0.5, count: 15))
+        XCTAssertEqual(named[0].1.value.pointer, arena.values.pointer)
+        // The layer's gradient lands in the arena's gradient buffer.
+        let tape = Tape()
+        tape.reset()
+        let ctx = ForwardContext(tape: tape, training: true)
+        let y = try model.forward(Var(Tensor(shape: [4, 3], repeating: 1)), ctx)
+        try tape.backward(try tape.sum(y))
+        let bias2 = arena.entry("2.bias")!
+        XCTAssertEqual(arena.gradients!.pointer[bias2.offset], 4)
+        XCTAssertEqual(arena.decayRanges.count, 2)
+    }
+
+    func testShapeErrorsNameTheLayer() {
+        let model = Sequential([Flatten(), Linear(784, 10)])
+        XCTAssertThrowsError(try model.outputShape(for: [8, 1, 28, 27])) { error in
+            XCTAssertEqual("\(error)", "layers[1] Linear(784 -> 10): expects input [batch, 784], got [8, 756]")
+        }
+    }
+}
