@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
@@ -29,10 +30,14 @@ let package = Package(
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
         .target(name: "CohortNN", dependencies: ["Cohort"], path: "Sources/CohortNN"),
+        .target(name: "CohortTrain",
+                dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats",
+                               .product(name: "Yams", package: "Yams")],
+                path: "Sources/CohortTrain"),
         .executableTarget(
             name: "cohort",
             dependencies: [
-                "Cohort", "CohortNN", "CBLASReference",
+                "Cohort", "CohortNN", "CohortTrain", "CBLASReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),
@@ -41,5 +46,6 @@ let package = Package(
         .testTarget(name: "CohortOptimTests", dependencies: ["CohortOptim"], path: "Tests/CohortOptimTests"),
         .testTarget(name: "CohortFormatsTests", dependencies: ["CohortFormats"], path: "Tests/CohortFormatsTests"),
         .testTarget(name: "CohortNNTests", dependencies: ["CohortNN"], path: "Tests/CohortNNTests"),
+        .testTarget(name: "CohortTrainTests", dependencies: ["CohortTrain"], path: "Tests/CohortTrainTests"),
     ]
 )
