@@ -30,8 +30,9 @@ let package = Package(
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
         .target(name: "CohortNN", dependencies: ["Cohort"], path: "Sources/CohortNN"),
+        .target(name: "CohortDistributed", dependencies: ["Cohort", "CMPI"], path: "Sources/CohortDistributed"),
         .target(name: "CohortTrain",
-                dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats",
+                dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed",
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/CohortTrain"),
         .executableTarget(

@@ -1,0 +1,55 @@
+import Cohort
+
+/// A pending non-blocking collective.
+public protocol CollectiveRequest: AnyObject {
+    /// Blocks until the operation has completed.
+    func wait() throws
+}
+
+/// The collectives training needs, over a group of ranks. `MPICommunicator` runs them over Open
+/// MPI; `SingleProcessCommunicator` is the world of one, so a run without mpirun takes the same
+/// code path. Every rank must call collectives in the same order (see docs/ARCHITECTURE.md).
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Rank and size among the processes on this node.
+    var localRank: Int { get }
+    var localSize: Int { get }
+
+    /// Sums (then optionally divides by `size`) `count` floats in place across ranks.
+    func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, average: Bool) throws
+    /// Starts an in-place sum across ranks; the buffer must not be touched until `wait()`.
+    func startAllreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> CollectiveRequest
+    /// Sums doubles in place (metrics, checksums).
+    func allreduce(_ values: inout [Double]) throws
+    /// Copies `count` floats from `root` to every rank.
+    func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) throws
+    /// Every rank's `value`, in rank order.
+    func allgather(_ value: UInt64) throws -> [UInt64]
+    func barrier() throws
+    /// Ends the whole job (every rank) with `code`. Never returns.
+    func abort(code: Int32) -> Never
+}
+
+/// The world of one process: collectives are identities.
+public final class SingleProcessCommunicator: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public var localRank: Int { 0 }
+    public var localSize: Int { 1 }
+
+    final class Done: CollectiveRequest { func wait() throws {} }
+
+    public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, average: Bool) throws {}
+    public func startAllreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> CollectiveRequest { Done() }
+    public func allreduce(_ values: inout [Double]) throws {}
+    public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) throws {}
+    public func allgather(_ value: UInt64) throws -> [UInt64] { [value] }
+    public func barrier() throws {}
+    public func abort(code: Int32) -> Never { exit(code) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
