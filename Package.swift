@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "cohort",
             dependencies: [
-                "Cohort", "CohortNN", "CohortTrain", "CBLASReference",
+                "Cohort", "CohortNN", "CohortDistributed", "CBLASReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),

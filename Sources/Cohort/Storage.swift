@@ -42,3 +42,9 @@ public final class Storage: @unchecked Sendable {
 
     deinit { if owned { free(pointer) } }
 }
+
+/// Flat buffers (parameter arenas, gradient buckets) start every tensor on a 64-byte boundary.
+public enum ParameterPadding {
+    /// `n` floats rounded up to a multiple of 16 (64 bytes).
+    @inline(__always) public static func padded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+}

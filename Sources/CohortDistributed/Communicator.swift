@@ -4,6 +4,9 @@ import Cohort
 public protocol CollectiveRequest: AnyObject {
     /// Blocks until the operation has completed.
     func wait() throws
+    /// Lets MPI make progress without blocking; true once complete. (Open MPI advances non-blocking
+    /// collectives only inside MPI calls, so the reducer pokes it while backward runs.)
+    func test() throws -> Bool
 }
 
 /// The collectives training needs, over a group of ranks. `MPICommunicator` runs them over Open
@@ -39,7 +42,10 @@ public final class SingleProcessCommunicator: Communicator {
     public var localRank: Int { 0 }
     public var localSize: Int { 1 }
 
-    final class Done: CollectiveRequest { func wait() throws {} }
+    final class Done: CollectiveRequest {
+        func wait() throws {}
+        func test() throws -> Bool { true }
+    }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, average: Bool) throws {}
     public func startAllreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> CollectiveRequest { Done() }

@@ -63,6 +63,11 @@ public final class MPICommunicator: Communicator {
         func wait() throws {
             try MPICommunicator.check(MPI_Wait(&request, MPI_STATUS_IGNORE_), "MPI_Wait")
         }
+        func test() throws -> Bool {
+            var done: Int32 = 0
+            try MPICommunicator.check(MPI_Test(&request, &done, MPI_STATUS_IGNORE_), "MPI_Test")
+            return done != 0
+        }
     }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, average: Bool) throws {

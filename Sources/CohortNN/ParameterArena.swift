@@ -51,9 +51,8 @@ public final class ParameterArena {
         Swift.max(named.reduce(0) { $0 + padded($1.1.value.count) }, 1)
     }
 
-    /// Rounds up to 16 floats (64 bytes).
     @inline(__always)
-    public static func padded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+    static func padded(_ n: Int) -> Int { ParameterPadding.padded(n) }
 
     /// Number of real parameters (without padding).
     public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }

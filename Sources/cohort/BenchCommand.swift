@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, reported as ratios to a limit measured in the same run.",
-        subcommands: [BenchBLAS.self])
+        subcommands: [BenchBLAS.self, BenchAllreduce.self])
 }
 
 struct BenchBLAS: ParsableCommand {

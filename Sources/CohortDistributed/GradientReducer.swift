@@ -1,0 +1,126 @@
+import Cohort
+import Foundation
+
+/// Averages gradients across ranks with bucketed, non-blocking allreduces that overlap backward
+/// (PyTorch DDP's reducer over a flat gradient arena: buckets are ranges, so nothing is packed).
+///
+/// Buckets are filled in REVERSE parameter order, because backward finishes the last layers'
+/// gradients first. When every gradient of a bucket is final (the tape's gradient-final hook), the
+/// bucket's MPI_Iallreduce starts. Buckets are started strictly in index order, so every rank
+/// issues the same collectives in the same order. `finish()` waits for all and divides by the
+/// world size.
+public final class GradientReducer {
+    /// One parameter's gradient in the arena: its leaf, and its float range.
+    public struct Slot {
+        public let variable: Var
+        public let offset: Int
+        public let count: Int
+        public init(variable: Var, offset: Int, count: Int) { self.variable = variable; self.offset = offset; self.count = count }
+    }
+
+    public struct Bucket {
+        /// Float range in the gradient arena (contiguous: slots are adjacent in the arena).
+        public let range: Range<Int>
+        public let slotCount: Int
+    }
+
+    public let buckets: [Bucket]
+    private let communicator: Communicator
+    private let gradients: UnsafeMutablePointer<Float>
+    private var pending: [Int]          // per bucket: slots whose gradient is not final yet
+    private var requests: [CollectiveRequest?]
+    private var nextToStart = 0
+    private var bucketOfSlot: [Int]
+    private var slotFinal: [Bool]
+    /// When false (early micro-batches of gradient accumulation) hooks do nothing and nothing is sent.
+    public var synchronize = true
+    /// Called when a bucket's allreduce starts and when the wait for it ends (for traces).
+    public var onBucketStart: ((Int) -> Void)?
+    public var onBucketDone: ((Int) -> Void)?
+
+    /// `slots` in parameter (forward) order; `gradients` is the arena's gradient buffer.
+    public init(slots: [Slot], gradients: UnsafeMutablePointer<Float>, communicator: Communicator,
+                bucketBytes: Int, firstBucketBytes: Int? = nil) {
+        self.communicator = communicator
+        self.gradients = gradients
+        var buckets: [Bucket] = []
+        var bucketOfSlot = [Int](repeating: 0, count: slots.count)
+        // Reverse order; each bucket grows until it reaches its cap. The first bucket is smaller
+        // (DDP uses 1 MB) so communication starts as early as possible.
+        var cap = firstBucketBytes ?? bucketBytes
+        var lo = Int.max, hi = Int.min, members = 0, bytes = 0
+        for (i, slot) in slots.enumerated().reversed() {
+            lo = Swift.min(lo, slot.offset)
+            hi = Swift.max(hi, slot.offset + ParameterPadding.padded(slot.count))
+            members += 1
+            bytes += slot.count * 4
+            bucketOfSlot[i] = buckets.count
+            if bytes >= cap || i == 0 {
+                buckets.append(Bucket(range: lo..<hi, slotCount: members))
+                lo = Int.max; hi = Int.min; members = 0; bytes = 0
+                cap = bucketBytes
+            }
+        }
+        self.buckets = buckets
+        self.bucketOfSlot = bucketOfSlot
+        pending = buckets.map(\.slotCount)
+        requests = Array(repeating: nil, count: buckets.count)
+        slotFinal = Array(repeating: false, count: slots.count)
+        for (i, slot) in slots.enumerated() {
+            slot.variable.onGradientFinal = { [unowned self] _ in self.gradientFinal(slot: i) }
+        }
+    }
+
+    /// Call before each backward that should synchronise.
+    public func prepare() {
+        for b in buckets.indices { pending[b] = buckets[b].slotCount; requests[b] = nil }
+        for i in slotFinal.indices { slotFinal[i] = false }
+        nextToStart = 0
+    }
+
+    private func gradientFinal(slot: Int) {
+        guard synchronize, !slotFinal[slot] else { return }
+        slotFinal[slot] = true
+        let b = bucketOfSlot[slot]
+        pending[b] -= 1
+        do {
+            try startReadyBuckets()
+            // Poke MPI so buckets already in flight advance while backward computes.
+            for r in requests[0..<nextToStart] { _ = try r?.test() }
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func startReadyBuckets() throws {
+        while nextToStart < buckets.count && pending[nextToStart] == 0 {
+            let r = buckets[nextToStart].range
+            onBucketStart?(nextToStart)
+            requests[nextToStart] = try communicator.startAllreduce(gradients + r.lowerBound, count: r.count)
+            nextToStart += 1
+        }
+    }
+
+    /// Starts whatever is left (parameters the graph did not use count as final with their current
+    /// gradient), waits for every bucket, and averages.
+    public func finish() throws {
+        guard synchronize else { return }
+        for b in buckets.indices { pending[b] = 0 }
+        try startReadyBuckets()
+        let inv = 1 / Float(communicator.size)
+        for (b, request) in requests.enumerated() {
+            try request?.wait()
+            onBucketDone?(b)
+            let r = buckets[b].range
+            if communicator.size > 1 {
+                let g = gradients + r.lowerBound
+                for i in 0..<r.count { g[i] *= inv }
+            }
+        }
+    }
+
+    private func fail(_ error: Error) {
+        FileHandle.standardError.write(Data("rank \(communicator.rank): \(error)\n".utf8))
+        communicator.abort(code: 1)
+    }
+}

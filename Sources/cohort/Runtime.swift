@@ -1,0 +1,29 @@
+import ArgumentParser
+import Cohort
+import CohortDistributed
+import Foundation
+
+/// Process-wide set-up shared by the commands: the communicator and the error policy under MPI.
+enum Runtime {
+    /// MPI when started by mpirun, otherwise the world of one.
+    static func communicator() throws -> Communicator {
+        MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    /// Runs `body`; an error becomes one line (prefixed "rank N:" in a multi-rank job) and, with
+    /// several ranks, MPI_Abort so that no other rank waits forever in a collective.
+    static func guarded(_ comm: Communicator, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
+            FileHandle.standardError.write(Data("cohort: \(prefix)error: \(error)\n".utf8))
+            if comm.size > 1 { comm.abort(code: 1) }
+            throw ExitCode.failure
+        }
+    }
+}
