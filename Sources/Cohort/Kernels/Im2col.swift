@@ -48,11 +48,14 @@ public enum Im2col {
                         }
                         let src = plane + iy * g.width
                         if g.strideW == 1 {
-                            let shift = kx - g.padW  // ix = ox + shift
-                            let lo = Swift.max(0, -shift), hi = Swift.min(g.outW, g.width - shift)
-                            for ox in 0..<Swift.min(lo, g.outW) { dst[ox] = 0 }
-                            if hi > lo { (dst + lo).update(from: src + lo + shift, count: hi - lo) }
-                            for ox in Swift.max(hi, lo)..<g.outW { dst[ox] = 0 }
+                            // ix = ox + shift; the valid ox form one run [lo, hi). Plain loops: rows are
+                            // short (outW floats), and a memmove call per row costs more than the copy.
+                            let shift = kx - g.padW
+                            let lo = Swift.min(Swift.max(0, -shift), g.outW), hi = Swift.max(Swift.min(g.outW, g.width - shift), lo)
+                            for ox in 0..<lo { dst[ox] = 0 }
+                            let s = src + shift
+                            for ox in lo..<hi { dst[ox] = s[ox] }
+                            for ox in hi..<g.outW { dst[ox] = 0 }
                         } else {
                             for ox in 0..<g.outW {
                                 let ix = ox * g.strideW - g.padW + kx
@@ -77,9 +80,16 @@ public enum Im2col {
                         if iy < 0 || iy >= g.height { continue }
                         let src = row + oy * g.outW
                         let dst = plane + iy * g.width
-                        for ox in 0..<g.outW {
-                            let ix = ox * g.strideW - g.padW + kx
-                            if ix >= 0 && ix < g.width { dst[ix] += src[ox] }
+                        if g.strideW == 1 {
+                            let shift = kx - g.padW
+                            let lo = Swift.min(Swift.max(0, -shift), g.outW), hi = Swift.max(Swift.min(g.outW, g.width - shift), lo)
+                            let d = dst + shift
+                            for ox in lo..<hi { d[ox] += src[ox] }
+                        } else {
+                            for ox in 0..<g.outW {
+                                let ix = ox * g.strideW - g.padW + kx
+                                if ix >= 0 && ix < g.width { dst[ix] += src[ox] }
+                            }
                         }
                     }
                 }

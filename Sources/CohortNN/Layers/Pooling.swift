@@ -61,32 +61,48 @@ final class PoolNode: TapeNode {
     var planes: Int { xShape[0] * xShape[1] }
 
     func forward() {
-        let inPlane = g.height * g.width, outPlane = g.outH * g.outW
+        // Geometry in locals: the compiler cannot keep class fields in registers across the
+        // stores below (they might alias), and this loop runs over every activation.
+        let (H, W, oH, oW) = (g.height, g.width, g.outH, g.outW)
+        let (kH, kW, sH, sW) = (g.kernelH, g.kernelW, g.strideH, g.strideW)
+        let inPlane = H * W, outPlane = oH * oW
         let xs = x.value.pointer, ys = output.value.pointer
-        let isMax = layer.kind == .max
-        let inv = 1 / Float(g.kernelH * g.kernelW)
-        argmax.withUnsafeMutableBufferPointer { idx in
+        if layer.kind == .average {
+            let inv = 1 / Float(kH * kW)
             for p in 0..<planes {
                 let src = xs + p * inPlane, dst = ys + p * outPlane
-                for oy in 0..<g.outH {
-                    for ox in 0..<g.outW {
-                        let y0 = oy * g.strideH, x0 = ox * g.strideW
-                        if isMax {
-                            var best = src[y0 * g.width + x0], at = y0 * g.width + x0
-                            for ky in 0..<g.kernelH {
-                                let row = (y0 + ky) * g.width + x0
-                                for kx in 0..<g.kernelW where src[row + kx] > best { best = src[row + kx]; at = row + kx }
-                            }
-                            dst[oy * g.outW + ox] = best
-                            idx[p * outPlane + oy * g.outW + ox] = Int32(at)
-                        } else {
-                            var s: Float = 0
-                            for ky in 0..<g.kernelH {
-                                let row = (y0 + ky) * g.width + x0
-                                for kx in 0..<g.kernelW { s += src[row + kx] }
-                            }
-                            dst[oy * g.outW + ox] = s * inv
+                for oy in 0..<oH {
+                    for ox in 0..<oW {
+                        var s: Float = 0
+                        for ky in 0..<kH {
+                            let row = src + (oy * sH + ky) * W + ox * sW
+                            for kx in 0..<kW { s += row[kx] }
                         }
+                        dst[oy * oW + ox] = s * inv
+                    }
+                }
+            }
+            return
+        }
+        argmax.withUnsafeMutableBufferPointer { idxBuffer in
+            let idx = idxBuffer.baseAddress!
+            for p in 0..<planes {
+                let src = xs + p * inPlane, dst = ys + p * outPlane, at0 = idx + p * outPlane
+                for oy in 0..<oH {
+                    for ox in 0..<oW {
+                        let first = oy * sH * W + ox * sW
+                        var best = src[first], at = first
+                        for ky in 0..<kH {
+                            let row = first + ky * W
+                            for kx in 0..<kW {
+                                // Selects, not branches: which element wins is data-dependent noise.
+                                let v = src[row + kx], better = v > best
+                                best = better ? v : best
+                                at = better ? row + kx : at
+                            }
+                        }
+                        dst[oy * oW + ox] = best
+                        at0[oy * oW + ox] = Int32(at)
                     }
                 }
             }
