@@ -1,1 +1,0 @@
-// CohortFormats: see docs/ARCHITECTURE.md
