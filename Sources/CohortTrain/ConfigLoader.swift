@@ -14,6 +14,11 @@ public enum ConfigLoader {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, yaml text: String, source: String, overrides: [String] = []) throws -> T {
+        try decodeWithText(type, yaml: text, source: source, overrides: overrides).0
+    }
+
+    /// The decoded value and the YAML it was decoded from (after overrides).
+    public static func decodeWithText<T: Decodable>(_ type: T.Type, yaml text: String, source: String, overrides: [String] = []) throws -> (T, String) {
         var root: Node
         do {
             root = try Yams.compose(yaml: text) ?? Node.mapping(.init([]))
@@ -30,7 +35,7 @@ public enum ConfigLoader {
         }
         do {
             let yaml = try Yams.serialize(node: root)
-            return try YAMLDecoder().decode(type, from: yaml)
+            return (try YAMLDecoder().decode(type, from: yaml), yaml)
         } catch let error as DecodingError {
             throw CohortError.invalid("\(source): \(describe(error))")
         } catch let error as CohortError {
