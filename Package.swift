@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "cohort",
             dependencies: [
-                "Cohort", "CohortNN", "CohortDistributed", "CBLASReference",
+                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CBLASReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),

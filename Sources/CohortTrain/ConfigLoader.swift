@@ -107,3 +107,16 @@ public enum ConfigLoader {
         s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }
 }
+
+extension ConfigLoader {
+    /// A run config from `path` with `overrides`, and its resolved YAML (defaults filled in): the
+    /// text saved in the run folder and checkpoints, and hashed to check that all ranks agree.
+    public static func loadRun(path: String, overrides: [String]) throws -> (RunConfig, String) {
+        let config = try load(RunConfig.self, path: path, overrides: overrides)
+        do {
+            return (config, try YAMLEncoder().encode(config))
+        } catch {
+            throw CohortError.invalid("\(path): cannot write the resolved config: \(error)")
+        }
+    }
+}

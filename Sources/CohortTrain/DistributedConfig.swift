@@ -1,0 +1,38 @@
+import CohortNN
+
+/// How several ranks train together.
+public struct DistributedConfig: Codable, Sendable, Equatable {
+    /// "sync": gradients averaged by allreduce every step; "hogwild": lock-free updates to one
+    /// parameter arena in shared memory (one node).
+    public var mode: String = "sync"
+    /// Gradient bucket size in MB (measured on this machine: see README).
+    public var bucketMB: Double = 4
+    /// The first bucket (the last layers) is smaller so communication starts early.
+    public var firstBucketMB: Double = 1
+    /// Compare a checksum of the parameters across ranks every this many steps (0: only at the end).
+    public var checkEvery: Int = 100
+
+    public var bucketBytes: Int { Int(bucketMB * 1_048_576) }
+    public var firstBucketBytes: Int { Int(firstBucketMB * 1_048_576) }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every"
+    }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: Set(CodingKeys.allCases.map(\.stringValue)))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "sync"
+        bucketMB = try c.decodeIfPresent(Double.self, forKey: .bucketMB) ?? 4
+        firstBucketMB = try c.decodeIfPresent(Double.self, forKey: .firstBucketMB) ?? 1
+        checkEvery = try c.decodeIfPresent(Int.self, forKey: .checkEvery) ?? 100
+        if !["sync", "hogwild"].contains(mode) {
+            throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "must be 'sync' or 'hogwild', got '\(mode)'")
+        }
+        if !(bucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .bucketMB, in: c, debugDescription: "must be positive, got \(bucketMB)") }
+        if !(firstBucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .firstBucketMB, in: c, debugDescription: "must be positive, got \(firstBucketMB)") }
+        if checkEvery < 0 { throw DecodingError.dataCorruptedError(forKey: .checkEvery, in: c, debugDescription: "must be non-negative, got \(checkEvery)") }
+    }
+}

@@ -1,0 +1,38 @@
+import Cohort
+import Foundation
+
+/// Everything a run produces, in one folder: `<output.directory>/<name>/`
+///   config.yaml            the resolved config (after --set overrides)
+///   metrics.jsonl          one JSON object per logged step / evaluation
+///   events.out.tfevents.*  TensorBoard scalars
+///   checkpoints/latest.safetensors, checkpoints/best.safetensors
+///   report.md, report.json, loss.svg, accuracy.svg
+public struct RunFolder {
+    public let url: URL
+    public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
+    public var latestCheckpoint: URL { checkpoints.appendingPathComponent("latest.safetensors") }
+    public var bestCheckpoint: URL { checkpoints.appendingPathComponent("best.safetensors") }
+    public var metrics: URL { url.appendingPathComponent("metrics.jsonl") }
+    public var config: URL { url.appendingPathComponent("config.yaml") }
+
+    public init(directory: String, name: String) {
+        url = URL(fileURLWithPath: directory).appendingPathComponent(name)
+    }
+
+    /// Creates the folders. A fresh run refuses to overwrite a folder that already has checkpoints
+    /// (that would lose them): resume it, or choose another name.
+    public func prepare(resuming: Bool) throws {
+        let fm = FileManager.default
+        if !resuming, fm.fileExists(atPath: latestCheckpoint.path) {
+            throw CohortError.invalid("\(url.path): a run with this name already has checkpoints; use --resume to continue it, or --set name=OTHER")
+        }
+        if resuming, !fm.fileExists(atPath: latestCheckpoint.path) {
+            throw CohortError.invalid("\(latestCheckpoint.path): no checkpoint to resume from")
+        }
+        do {
+            try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        } catch {
+            throw CohortError.invalid("\(url.path): cannot create the run folder: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,242 @@
+import Cohort
+import CohortData
+import CohortDistributed
+import CohortFormats
+import CohortNN
+import CohortOptim
+import Foundation
+
+/// The synchronous training loop, for one process or N ranks under mpirun (DESIGN.md's step):
+/// every rank trains on its shard of each global batch, the reducer averages gradients during
+/// backward, and every rank applies the same update. Only rank 0 writes files and prints.
+public final class Trainer {
+    public let config: RunConfig
+    public let configYAML: String
+    let comm: Communicator
+    let folder: RunFolder
+    let isLeader: Bool
+    public let session: TrainingSession
+    let data: DataSplits
+    let sampler: DistributedSampler
+    let loader: BatchLoader
+    let validator: Evaluator?
+    let tester: Evaluator
+    var plan: LearningRatePlan
+    let reducer: GradientReducer?
+    let perRankBatch: Int
+    let stepsPerEpoch: Int
+    let totalSteps: Int
+    var state = TrainState()
+    var logger: RunLogger?
+    let progress: Progress
+    /// Spans for `--trace` (nil: not tracing).
+    public var trace: StepTrace?
+    public var folderPath: String { folder.url.path }
+
+    public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true) throws {
+        self.config = config
+        self.configYAML = configYAML
+        comm = communicator
+        isLeader = communicator.rank == 0
+        folder = RunFolder(directory: config.output.directory, name: config.name)
+        let t = config.training
+        if t.threads > 0 { BLAS.setThreads(t.threads) }
+        guard t.batchSize % communicator.size == 0 else {
+            throw CohortError.invalid("training.batch_size: \(t.batchSize) is not divisible by the \(communicator.size) ranks")
+        }
+        perRankBatch = t.batchSize / communicator.size
+
+        data = try DataSplits.load(config.data, seed: config.seed)
+        let model = try config.model.build(inputShape: data.train.sampleShape)
+        let outShape = try model.outputShape(for: [1] + data.train.sampleShape)
+        guard outShape == [1, data.train.classCount] else {
+            throw CohortError.invalid("model: the last layer gives \(shapeString(Array(outShape.dropFirst()))) per example, but the data has \(data.train.classCount) classes")
+        }
+        let parameterCount = ParameterArena.layoutCount(model.namedParameters())
+        let decay = ParameterArena(model.namedParameters()).decayRanges
+        let optimizer = try config.optimizer.makeOptimizer(parameterCount: parameterCount, decayRanges: decay)
+        session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed)
+        session.parameters.initialize(rng: RandomStream(seed: config.seed).split("init"))
+        session.labelSmoothing = t.labelSmoothing
+        session.clipNorm = t.clipNorm
+        session.l1 = t.l1; session.l2 = t.l2
+
+        sampler = try DistributedSampler(count: data.train.count, rank: communicator.rank, worldSize: communicator.size,
+                                     seed: config.seed, shuffle: true, dropLast: false)
+        stepsPerEpoch = sampler.samplesPerRank / perRankBatch
+        guard stepsPerEpoch > 0 else {
+            throw CohortError.invalid("training.batch_size: \(t.batchSize) is larger than the \(data.train.count) training examples")
+        }
+        totalSteps = t.maxSteps > 0 ? min(t.maxSteps, stepsPerEpoch * t.epochs) : stepsPerEpoch * t.epochs
+        loader = try BatchLoader(dataset: data.train, batchSize: perRankBatch, normalization: data.normalization, augmentation: data.augmentation)
+        let splits = data
+        validator = try splits.validation.map { try Evaluator(dataset: $0, batchSize: 500, normalization: splits.normalization) }
+        tester = try Evaluator(dataset: splits.test, batchSize: 500, normalization: splits.normalization)
+        plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: config.optimizer.learningRate, stepsPerEpoch: stepsPerEpoch)
+
+        if communicator.size > 1 {
+            let slots = zip(session.parameters.entries, session.parameters.parameters).map {
+                GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
+            }
+            reducer = GradientReducer(slots: slots, gradients: session.parameters.gradients!.pointer, communicator: communicator,
+                                      bucketBytes: config.distributed.bucketBytes, firstBucketBytes: config.distributed.firstBucketBytes)
+        } else {
+            reducer = nil
+        }
+        progress = Progress(totalSteps: totalSteps, enabled: showProgress && isLeader)
+
+        try Consistency.checkSameConfig(configYAML, communicator)
+        if resume {
+            state = try Checkpoint.restore(from: folder.latestCheckpoint, into: session, plan: &plan, communicator: communicator)
+        }
+        // Every rank starts from rank 0's parameters, whatever its own initialisation was.
+        try communicator.broadcast(session.parameters.values.pointer, count: session.parameters.count, root: 0)
+        try communicator.broadcast(session.buffers.values.pointer, count: session.buffers.count, root: 0)
+        if isLeader {
+            try folder.prepare(resuming: resume)
+            try configYAML.write(to: folder.config, atomically: true, encoding: .utf8)
+            logger = try RunLogger(folder: folder, resuming: resume)
+        }
+    }
+
+    /// Runs to the end (epochs, max_steps or early stopping) and returns the final test evaluation.
+    @discardableResult
+    public func run() throws -> Evaluation {
+        let t = config.training
+        var x: Var?
+        let baseRNG = RandomStream(seed: config.seed)
+        progress.begin(at: state.step)
+        let started = Runtime.now()
+        var localLoss = 0.0, localSteps = 0, localCorrect = 0, localCount = 0
+        epochs: while state.epoch < t.epochs && state.step < totalSteps {
+            let indices = sampler.indices(epoch: state.epoch)
+            while state.batchInEpoch < stepsPerEpoch && state.step < totalSteps {
+                let b = state.batchInEpoch
+                // Randomness per (epoch, batch, rank): a resumed run draws exactly what it would have.
+                loader.random = baseRNG.split("augment", UInt64(state.step) << 16 | UInt64(comm.rank))
+                let features = try loader.load(indices[(b * perRankBatch)..<((b + 1) * perRankBatch)])
+                if x == nil || x!.value.storage !== features.storage || x!.shape != features.shape { x = Var(features) }
+                let labels = loader.labels
+                session.context.rng = baseRNG.split("dropout", UInt64(state.step) << 16 | UInt64(comm.rank))
+                session.parameters.zeroGradients()
+                reducer?.prepare()
+                let t0 = TraceRecorder.now()
+                let (loss, correct) = try session.forwardBackward(x!, labels: labels)
+                let t1 = TraceRecorder.now()
+                trace?.recorder.record(trace!.forwardBackward, start: t0, end: t1)
+                if let reducer {
+                    try reducer.finish()
+                    trace?.recorder.record(trace!.wait, start: t1, end: TraceRecorder.now())
+                }
+                let lr = plan.learningRate(at: state.step)
+                let t2 = TraceRecorder.now()
+                let result = session.update(learningRate: lr, loss: loss)
+                trace?.recorder.record(trace!.optimizer, start: t2, end: TraceRecorder.now())
+                if !result.finite {
+                    if t.nonFinite == "stop" {
+                        progress.interrupt()
+                        throw CohortError.invalid("step \(state.step + 1): loss or gradient is NaN/Inf (loss \(loss)); lower optimizer.lr, set training.clip_norm, or training.non_finite=skip")
+                    }
+                    state.skippedSteps += 1
+                } else {
+                    localLoss += Double(loss); localSteps += 1; localCorrect += correct; localCount += labels.count
+                }
+                state.step += 1
+                state.batchInEpoch += 1
+                progress.update(step: state.step, epoch: state.epoch + 1, loss: loss, learningRate: lr, logEvery: t.logEvery)
+                if state.step % t.logEvery == 0 || state.step == totalSteps {
+                    // Mean over the steps since the last log and over the ranks.
+                    var sums = [localLoss, Double(localSteps), Double(localCorrect), Double(localCount)]
+                    try comm.allreduce(&sums)
+                    if sums[1] > 0 {
+                        let meanLoss = sums[0] / sums[1], accuracy = sums[2] / Swift.max(sums[3], 1)
+                        try logger?.trainStep(step: state.step, epoch: state.epoch, loss: meanLoss, accuracy: accuracy, learningRate: Double(lr))
+                        state.history.append(.init(step: state.step, trainLoss: meanLoss, trainAccuracy: accuracy))
+                    }
+                    localLoss = 0; localSteps = 0; localCorrect = 0; localCount = 0
+                }
+                if t.checkpointSteps > 0 && state.step % t.checkpointSteps == 0 { try saveCheckpoint() }
+                if config.distributed.checkEvery > 0 && state.step % config.distributed.checkEvery == 0 {
+                    try Consistency.checkSameParameters(session.parameters, comm, step: state.step)
+                }
+            }
+            if state.batchInEpoch >= stepsPerEpoch {
+                state.epoch += 1
+                state.batchInEpoch = 0
+                progress.interrupt()
+                if try endOfEpoch() { break epochs }
+            }
+        }
+        try Consistency.checkSameParameters(session.parameters, comm, step: state.step)
+        try averageBuffers()
+        let test = try tester.evaluate(session, communicator: comm)
+        try saveCheckpoint()
+        if isLeader {
+            try logger?.evaluation(step: state.step, epoch: state.epoch, split: "test", result: test)
+            try Report.write(folder: folder, config: config, test: test, state: state, classNames: data.classNames,
+                             parameterCount: session.parameters.parameterCount, seconds: Runtime.now() - started)
+        }
+        return test
+    }
+
+    /// Validation, plateau schedule, early stopping and the epoch checkpoint. True: stop early.
+    private func endOfEpoch() throws -> Bool {
+        try averageBuffers()
+        var stop = false
+        if let validator {
+            let v = try validator.evaluate(session, communicator: comm)
+            try logger?.evaluation(step: state.step, epoch: state.epoch, split: "validation", result: v)
+            if let i = state.history.indices.last { state.history[i].validationAccuracy = v.accuracy; state.history[i].validationLoss = v.loss }
+            _ = plan.record(metric: v.accuracy)
+            if v.accuracy > state.bestValidationAccuracy {
+                state.bestValidationAccuracy = v.accuracy
+                state.epochsWithoutImprovement = 0
+                if isLeader { try Checkpoint.save(to: folder.bestCheckpoint, session: session, state: state, plan: plan, configYAML: configYAML) }
+            } else {
+                state.epochsWithoutImprovement += 1
+            }
+            if isLeader {
+                print(String(format: "epoch %d: validation accuracy %.4f, loss %.4f", state.epoch, v.accuracy, v.loss))
+            }
+            if config.training.patience > 0 && state.epochsWithoutImprovement >= config.training.patience {
+                if isLeader { print("early stopping: no improvement in \(config.training.patience) epochs") }
+                stop = true
+            }
+        }
+        let every = config.training.checkpointEvery
+        if every > 0 && state.epoch % every == 0 { try saveCheckpoint() }
+        return stop
+    }
+
+    /// BatchNorm running statistics differ per rank (each saw its own shard): average them
+    /// before evaluating or saving.
+    private func averageBuffers() throws {
+        if comm.size > 1 && session.buffers.count > 1 {
+            try comm.allreduce(session.buffers.values.pointer, count: session.buffers.count, average: true)
+        }
+    }
+
+    private func saveCheckpoint() throws {
+        try averageBuffers()
+        if isLeader { try Checkpoint.save(to: folder.latestCheckpoint, session: session, state: state, plan: plan, configYAML: configYAML) }
+    }
+}
+
+/// Where the loop is: saved in checkpoints so `--resume` continues exactly.
+public struct TrainState: Codable, Sendable {
+    public var step = 0
+    public var epoch = 0
+    public var batchInEpoch = 0
+    public var skippedSteps = 0
+    public var bestValidationAccuracy = -1.0
+    public var epochsWithoutImprovement = 0
+    public var history: [HistoryPoint] = []
+
+    public struct HistoryPoint: Codable, Sendable {
+        public var step: Int
+        public var trainLoss: Double
+        public var trainAccuracy: Double
+        public var validationLoss: Double?
+        public var validationAccuracy: Double?
+    }
+}

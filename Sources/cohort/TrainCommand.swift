@@ -1,0 +1,38 @@
+import ArgumentParser
+import Cohort
+import CohortTrain
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model described by a YAML config (one process, or N ranks under mpirun).")
+
+    @Argument(help: "The run config (YAML), e.g. configs/fashion-mlp.yaml.")
+    var config: String
+
+    @Option(name: .customLong("set"), help: "Override a config key: --set optimizer.lr=0.1 (repeatable).")
+    var overrides: [String] = []
+
+    @Flag(help: "Continue the run from its latest checkpoint.")
+    var resume = false
+
+    @Option(help: "Write a Chrome/Perfetto trace (JSON) of each rank's spans to this file (rank N adds .rankN).")
+    var trace: String?
+
+    @Flag(help: "No progress bar or per-step lines.")
+    var quiet = false
+
+    func run() throws {
+        let comm = try Runtime.communicator()
+        try Runtime.guarded(comm) {
+            let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
+            let trainer = try Trainer(config: runConfig, configYAML: yaml, communicator: comm, resume: resume, showProgress: !quiet)
+            let test = try trainer.run()
+            if comm.rank == 0 {
+                print(String(format: "test accuracy %.4f (%d of %d), loss %.4f; run folder %@", test.accuracy,
+                             test.count - test.errors, test.count, test.loss, trainer.folderPath))
+            }
+        }
+    }
+}
