@@ -1,1 +1,0 @@
-// CohortOptim: see docs/ARCHITECTURE.md
