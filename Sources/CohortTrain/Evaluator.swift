@@ -25,7 +25,8 @@ public final class Evaluator {
         loader = try BatchLoader(dataset: dataset, batchSize: batchSize, normalization: normalization, augmentation: .none)
     }
 
-    public func evaluate(_ session: TrainingSession, communicator: Communicator) throws -> Evaluation {
+    /// `onPrediction` receives this rank's predicted classes in order (examples rank, rank + size, ...).
+    public func evaluate(_ session: TrainingSession, communicator: Communicator, onPrediction: ((Int) -> Void)? = nil) throws -> Evaluation {
         let dataset = loader.dataset
         let k = dataset.classCount
         var sums = [Double](repeating: 0, count: 2 + k * k)  // loss sum, example count, confusion
@@ -45,6 +46,7 @@ public final class Evaluator {
                 var best = row[0], at = 0
                 for j in 1..<k where row[j] > best { best = row[j]; at = j }
                 sums[2 + Int(label) * k + at] += 1
+                onPrediction?(at)
             }
             start = end
         }

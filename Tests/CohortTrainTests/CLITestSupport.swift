@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+
+/// Runs the `cohort` binary built next to the test bundle (swift build --build-tests builds it).
+enum CLI {
+    static var binary: URL {
+        // The test bundle is the products folder itself on Linux, a .xctest folder inside it elsewhere.
+        let bundle = Bundle(for: Marker.self).bundleURL
+        for folder in [bundle, bundle.deletingLastPathComponent()] {
+            let candidate = folder.appendingPathComponent("cohort")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return bundle.appendingPathComponent("cohort")
+    }
+
+    final class Marker {}
+
+    struct Output { let status: Int32; let stdout: String; let stderr: String }
+
+    /// Runs `arguments` (first element: executable path or "cohort"), waiting at most `timeout` seconds.
+    @discardableResult
+    static func run(_ arguments: [String], timeout: Double = 300, environment: [String: String] = [:]) throws -> Output {
+        let p = Process()
+        p.executableURL = arguments[0] == "cohort" ? binary : URL(fileURLWithPath: arguments[0])
+        p.arguments = Array(arguments.dropFirst())
+        var env = CLI.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Read while it runs so a full pipe never blocks the child.
+        var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning {
+            p.terminate()
+            kill(p.processIdentifier, SIGKILL)
+            XCTFail("\(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+        }
+        p.waitUntilExit()
+        group.wait()
+        return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// One BLAS thread and the CPU's own kernels for every child, so runs compare bit for bit
+    /// (a different thread count or kernel sums in another order).
+    static var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        env.removeValue(forKey: "OPENBLAS_CORETYPE")
+        return env
+    }
+
+    static var hasMPI: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun") }
+
+    static var hasFashionMNIST: Bool { FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A small, fast run config: a 784-32-10 MLP on Fashion-MNIST.
+    static func smallConfig(name: String = "small", extra: String = "") -> String {
+        """
+        name: \(name)
+        seed: 3
+        data: {validation: 1000}
+        model:
+          layers:
+            - {type: flatten}
+            - {type: linear, out: 32}
+            - {type: relu}
+            - {type: linear, out: 10}
+        optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
+        training: {epochs: 1, batch_size: 64, log_every: 10}
+        \(extra)
+        """
+    }
+}
