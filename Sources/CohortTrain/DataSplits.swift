@@ -20,10 +20,9 @@ public struct DataSplits {
         guard config.validation < full.count else {
             throw CohortError.invalid("data.validation: \(config.validation) held out of \(full.count) training examples leaves none to train on")
         }
-        if config.validation > 0 {
-            let (train, validation) = try full.split(validationCount: config.validation, seed: seed)
-            return DataSplits(train: train, validation: validation, test: test, normalization: normalization, augmentation: augmentation)
-        }
-        return DataSplits(train: full, validation: nil, test: test, normalization: normalization, augmentation: augmentation)
+        var train = full, validation: Dataset?
+        if config.validation > 0 { (train, validation) = try full.split(validationCount: config.validation, seed: seed) }
+        if config.trainLimit > 0 && config.trainLimit < train.count { train = try train.subset(Array(0..<config.trainLimit)) }
+        return DataSplits(train: train, validation: validation, test: test, normalization: normalization, augmentation: augmentation)
     }
 }

@@ -11,12 +11,15 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     public var firstBucketMB: Double = 1
     /// Compare a checksum of the parameters across ranks every this many steps (0: only at the end).
     public var checkEvery: Int = 100
+    /// Multiply the learning rate by the number of ranks (the linear scaling rule; pair it with
+    /// schedule.warmup_steps).
+    public var scaleLR: Bool = false
 
     public var bucketBytes: Int { Int(bucketMB * 1_048_576) }
     public var firstBucketBytes: Int { Int(firstBucketMB * 1_048_576) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every"
+        case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every", scaleLR = "scale_lr"
     }
 
     public init() {}
@@ -28,6 +31,7 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
         bucketMB = try c.decodeIfPresent(Double.self, forKey: .bucketMB) ?? 4
         firstBucketMB = try c.decodeIfPresent(Double.self, forKey: .firstBucketMB) ?? 1
         checkEvery = try c.decodeIfPresent(Int.self, forKey: .checkEvery) ?? 100
+        scaleLR = try c.decodeIfPresent(Bool.self, forKey: .scaleLR) ?? false
         if !["sync", "hogwild"].contains(mode) {
             throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "must be 'sync' or 'hogwild', got '\(mode)'")
         }

@@ -47,12 +47,14 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var directory: String = "/usr/share/datasets/fashion-mnist"
     /// Examples of the training set held out for validation (early stopping, plateau schedules).
     public var validation: Int = 5000
+    /// Train on only the first this many examples (after the validation split; 0: all). For quick runs and tests.
+    public var trainLimit: Int = 0
     /// Per-channel normalisation of [0, 1] pixels: (x - mean) / std.
     public var mean: Float = 0.2860
     public var std: Float = 0.3530
     public var augment: AugmentConfig = AugmentConfig()
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case dataset, directory, validation, mean, std, augment }
+    enum CodingKeys: String, CodingKey, CaseIterable { case dataset, directory, validation, trainLimit = "train_limit", mean, std, augment }
 
     public init() {}
 
@@ -62,6 +64,8 @@ public struct DataConfig: Codable, Sendable, Equatable {
         dataset = try c.decodeIfPresent(String.self, forKey: .dataset) ?? dataset
         directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? directory
         validation = try c.decodeIfPresent(Int.self, forKey: .validation) ?? validation
+        trainLimit = try c.decodeIfPresent(Int.self, forKey: .trainLimit) ?? 0
+        if trainLimit < 0 { throw DecodingError.dataCorruptedError(forKey: .trainLimit, in: c, debugDescription: "must be non-negative, got \(trainLimit)") }
         mean = try c.decodeIfPresent(Float.self, forKey: .mean) ?? mean
         std = try c.decodeIfPresent(Float.self, forKey: .std) ?? std
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment) ?? augment

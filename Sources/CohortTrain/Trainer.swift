@@ -32,6 +32,14 @@ public final class Trainer {
     /// Spans for `--trace` (nil: not tracing).
     public var trace: StepTrace?
     public var folderPath: String { folder.url.path }
+    /// Fault injection for tests: COHORT_INJECT_NAN="RANK:STEP" makes that rank's input NaN at that step.
+    let faultStep: Int?
+
+    static func injectedFault(rank: Int) -> Int? {
+        guard let spec = ProcessInfo.processInfo.environment["COHORT_INJECT_NAN"] else { return nil }
+        let parts = spec.split(separator: ":").compactMap { Int($0) }
+        return parts.count == 2 && parts[0] == rank ? parts[1] : nil
+    }
 
     public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true) throws {
         self.config = config
@@ -41,10 +49,8 @@ public final class Trainer {
         folder = RunFolder(directory: config.output.directory, name: config.name)
         let t = config.training
         if t.threads > 0 { BLAS.setThreads(t.threads) }
-        guard t.batchSize % communicator.size == 0 else {
-            throw CohortError.invalid("training.batch_size: \(t.batchSize) is not divisible by the \(communicator.size) ranks")
-        }
-        perRankBatch = t.batchSize / communicator.size
+        // batch_size is per rank (as in PyTorch DDP and Horovod): N ranks train with an N-times larger batch.
+        perRankBatch = t.batchSize
 
         data = try DataSplits.load(config.data, seed: config.seed)
         let model = try config.model.build(inputShape: data.train.sampleShape)
@@ -72,7 +78,11 @@ public final class Trainer {
         let splits = data
         validator = try splits.validation.map { try Evaluator(dataset: $0, batchSize: 500, normalization: splits.normalization) }
         tester = try Evaluator(dataset: splits.test, batchSize: 500, normalization: splits.normalization)
-        plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: config.optimizer.learningRate, stepsPerEpoch: stepsPerEpoch)
+        // The linear scaling rule (Goyal et al. 2017): N times the batch, N times the rate, reached
+        // by the schedule's warm-up (warmup_steps) when the config has one.
+        let baseLR = config.optimizer.learningRate * (config.distributed.scaleLR ? Float(communicator.size) : 1)
+        plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: baseLR, stepsPerEpoch: stepsPerEpoch)
+        faultStep = Trainer.injectedFault(rank: communicator.rank)
 
         if communicator.size > 1 {
             let slots = zip(session.parameters.entries, session.parameters.parameters).map {
@@ -121,8 +131,14 @@ public final class Trainer {
                 session.parameters.zeroGradients()
                 reducer?.prepare()
                 let t0 = TraceRecorder.now()
+                if faultStep == state.step + 1 { x!.value.pointer[0] = .nan }
                 let (loss, correct) = try session.forwardBackward(x!, labels: labels)
                 let t1 = TraceRecorder.now()
+                if !loss.isFinite && t.nonFinite == "stop" {
+                    // Stop before waiting on the other ranks: this rank's message is the one reported.
+                    progress.interrupt()
+                    throw CohortError.invalid("step \(state.step + 1): the loss is \(loss) on this rank's batch; lower optimizer.lr, set training.clip_norm, or training.non_finite=skip")
+                }
                 trace?.recorder.record(trace!.forwardBackward, start: t0, end: t1)
                 if let reducer {
                     try reducer.finish()

@@ -1,0 +1,96 @@
+import XCTest
+import Cohort
+import CohortFormats
+@testable import CohortTrain
+
+/// Data-parallel training under `mpirun -np 2` (spawned by the test).
+final class DistributedTrainingTests: XCTestCase {
+    override func setUpWithError() throws {
+        try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
+    }
+
+    func mpirun(_ ranks: Int, _ arguments: [String], timeout: Double = 300, environment: [String: String] = [:]) throws -> CLI.Output {
+        try CLI.run(["/usr/bin/mpirun", "-np", String(ranks), "--oversubscribe", "--bind-to", "none", CLI.binary.path] + arguments,
+                    timeout: timeout, environment: environment)
+    }
+
+    func config(_ dir: URL, _ name: String, _ extra: String = "") throws -> String {
+        let url = dir.appendingPathComponent("\(name).yaml")
+        try CLI.smallConfig(name: name, extra: "output: {directory: \(dir.path)}\n" + extra).write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func trainLosses(_ run: URL) throws -> [Double] {
+        let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").compactMap { line in
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            return o["split"] as? String == "train" ? o["loss"] as? Double : nil
+        }
+    }
+
+    /// 2 ranks x batch 64 follow 1 rank x batch 128: same loss curve, same parameters (1e-4
+    /// relative), and bitwise-identical parameters across ranks (checked every step).
+    func testTwoRanksEqualOneRankWithTwiceTheBatch() throws {
+        let dir = try CLI.temporaryDirectory()
+        let common = ["--set", "training.max_steps=100", "--set", "distributed.check_every=1", "--quiet"]
+        let one = try CLI.run(["cohort", "train", try config(dir, "one"), "--set", "training.batch_size=128"] + common)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let two = try mpirun(2, ["train", try config(dir, "two"), "--set", "training.batch_size=64"] + common)
+        XCTAssertEqual(two.status, 0, two.stderr)
+
+        let a = try trainLosses(dir.appendingPathComponent("one")), b = try trainLosses(dir.appendingPathComponent("two"))
+        XCTAssertEqual(a.count, 10)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(x))) }
+
+        let pa = try Safetensors.read(from: dir.appendingPathComponent("one/checkpoints/latest.safetensors"))
+        let pb = try Safetensors.read(from: dir.appendingPathComponent("two/checkpoints/latest.safetensors"))
+        XCTAssertEqual(pa.metadata["step"], "100")
+        for name in pa.names where !name.hasPrefix("optimizer.") {
+            let x = try pa.floatTensor(name).scalars, y = try pb.floatTensor(name).scalars
+            var worst: Float = 0
+            for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-3)) }
+            XCTAssertLessThan(worst, 1e-4, "\(name): worst relative difference \(worst)")
+        }
+    }
+
+    func testNaNOnOneRankEndsTheJobWithThatRanksMessage() throws {
+        let dir = try CLI.temporaryDirectory()
+        let start = Date()
+        let r = try mpirun(2, ["train", try config(dir, "nan"), "--set", "training.max_steps=400", "--quiet"], timeout: 60,
+                           environment: ["COHORT_INJECT_NAN": "1:5"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        XCTAssertTrue(r.stderr.contains("rank 1: error: step 5: the loss is nan"), r.stderr)
+    }
+
+    func testUnevenShardsFinish() throws {
+        let dir = try CLI.temporaryDirectory()
+        // 1001 examples over 2 ranks: one rank's shard is padded so both take the same number of steps.
+        let r = try mpirun(2, ["train", try config(dir, "uneven"), "--set", "data.train_limit=1001", "--set", "training.epochs=2",
+                               "--set", "training.batch_size=50", "--quiet"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("test accuracy"), r.stdout)
+    }
+
+    func testRanksWithDifferentConfigsAreRejected() throws {
+        let dir = try CLI.temporaryDirectory()
+        let a = try config(dir, "same")
+        // The same run name, a different model: rank 1 would otherwise train a different network.
+        let other = dir.appendingPathComponent("other.yaml")
+        try CLI.smallConfig(name: "same", extra: "output: {directory: \(dir.path)}\n").replacingOccurrences(of: "out: 32", with: "out: 16")
+            .write(to: other, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["/usr/bin/mpirun", "--oversubscribe", "--bind-to", "none", "-np", "1", CLI.binary.path, "train", a, "--quiet",
+                             ":", "-np", "1", CLI.binary.path, "train", other.path, "--quiet"], timeout: 60)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("different configs"), r.stderr)
+    }
+
+    func testAllreduceBenchmarkRuns() throws {
+        let r = try mpirun(2, ["bench", "allreduce", "--max-bytes", "65536", "--seconds", "0.01"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("bus GB/s"), r.stdout)
+        XCTAssertEqual(r.stdout.split(separator: "\n").filter { $0.contains("µs") }.count, 5)
+    }
+}
