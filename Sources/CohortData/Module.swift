@@ -1,1 +1,0 @@
-// CohortData: see docs/ARCHITECTURE.md
