@@ -31,9 +31,10 @@ let package = Package(
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
         .target(name: "CohortNN", dependencies: ["Cohort"], path: "Sources/CohortNN"),
         .target(name: "CAtomics", path: "Sources/CAtomics"),
+        .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .target(name: "CohortDistributed", dependencies: ["Cohort", "CMPI", "CAtomics"], path: "Sources/CohortDistributed"),
         .target(name: "CohortTrain",
-                dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed",
+                dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CAllocationCounter",
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/CohortTrain"),
         .executableTarget(

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Cohort
+import CohortTrain
+import Foundation
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training throughput of the mlp and cnn workloads: samples/s, GFLOP/s against sgemm in the same run, allocations per step, scaling over ranks.")
+
+    @Option(help: "mlp or cnn.") var workload: String = "mlp"
+    @Option(help: "Timed steps (after 10 warm-up steps).") var steps: Int = 300
+    @Option(help: "OpenBLAS threads per process.") var threads: Int = 1
+    @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
+    @Flag(help: "Print one JSON line instead of the table (used for the ranks run).") var json = false
+
+    func run() throws {
+        let comm = try Runtime.communicator()
+        try Runtime.guarded(comm) {
+            guard steps > 0, threads > 0, ranks > 0 else { throw CohortError.invalid("bench train: --steps, --threads and --ranks must be positive") }
+            BLAS.setThreads(threads)
+            let r = try ThroughputBench.run(workload: workload, steps: steps, communicator: comm)
+            if comm.size > 1 || json {
+                if comm.rank == 0 { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
+                return
+            }
+            let sgemm = Self.sgemmGFLOPs()
+            print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads)")
+            print(String(format: "%@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step, peak memory %.0f MB",
+                         r.workload, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
+                         r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.peakMemoryMB))
+            guard ranks > 1 else { return }
+            let multi = try Self.runRanks(ranks, workload: workload, steps: steps)
+            print(String(format: "%@ x %d ranks: %.0f samples/s, %.2fx one rank (scaling efficiency %.0f%%), waiting for allreduce %.3f ms of %.2f ms per step",
+                         r.workload, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / r.samplesPerSecond,
+                         100 * multi.samplesPerSecond / r.samplesPerSecond / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
+        }
+    }
+
+    /// The same benchmark under mpirun, one BLAS thread per rank.
+    static func runRanks(_ n: Int, workload: String, steps: Int) throws -> ThroughputBench.Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let me = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
+            : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
+        p.arguments = ["mpirun", "-np", String(n), "--oversubscribe", "--bind-to", n <= ProcessInfo.processInfo.activeProcessorCount ? "core" : "none",
+                       me, "bench", "train", "--workload", workload, "--steps", String(steps), "--threads", "1", "--json"]
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+            throw CohortError.invalid("bench train: the \(n)-rank run under mpirun failed (exit \(p.terminationStatus))")
+        }
+        return try JSONDecoder().decode(ThroughputBench.Result.self, from: Data(line.utf8))
+    }
+
+    /// sgemm GFLOP/s at 1024^3 with the current thread count: the limit the step is compared with.
+    static func sgemmGFLOPs() -> Double {
+        let n = 1024
+        let a = Tensor(shape: [n, n], repeating: 0.01), b = Tensor(shape: [n, n], repeating: 0.02), c = Tensor(zeros: [n, n])
+        BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
+        let reps = 10
+        let t = CohortTrain.Runtime.now()
+        for _ in 0..<reps {
+            BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
+        }
+        return 2 * Double(n * n * n) * Double(reps) / (CohortTrain.Runtime.now() - t) / 1e9
+    }
+}
