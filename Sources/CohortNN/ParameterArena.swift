@@ -46,6 +46,16 @@ public final class ParameterArena {
         parameters = named.map(\.1)
     }
 
+    /// The float ranges that take weight decay in an arena laid out for `named` (without building it).
+    public static func layoutDecayRanges(_ named: [(String, Parameter)]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = [], offset = 0
+        for (_, p) in named {
+            if p.decays { ranges.append(offset..<(offset + p.value.count)) }
+            offset += padded(p.value.count)
+        }
+        return ranges
+    }
+
     /// Floats an arena for `named` needs.
     public static func layoutCount(_ named: [(String, Parameter)]) -> Int {
         Swift.max(named.reduce(0) { $0 + padded($1.1.value.count) }, 1)

@@ -32,13 +32,23 @@ public final class Trainer {
     /// Spans for `--trace` (nil: not tracing).
     public var trace: StepTrace?
     public var folderPath: String { folder.url.path }
-    /// Fault injection for tests: COHORT_INJECT_NAN="RANK:STEP" makes that rank's input NaN at that step.
+    /// Hogwild: the node's shared parameter segment.
+    let shared: SharedArena?
+    /// Fault injection for tests: COHORT_INJECT_NAN="RANK:STEP" makes that rank's input NaN at that
+    /// step; COHORT_INJECT_KILL="RANK:STEP" makes that rank die by SIGKILL there.
     let faultStep: Int?
+    let killStep: Int?
 
-    static func injectedFault(rank: Int) -> Int? {
-        guard let spec = ProcessInfo.processInfo.environment["COHORT_INJECT_NAN"] else { return nil }
+    static func injectedFault(_ variable: String, rank: Int) -> Int? {
+        guard let spec = ProcessInfo.processInfo.environment[variable] else { return nil }
         let parts = spec.split(separator: ":").compactMap { Int($0) }
         return parts.count == 2 && parts[0] == rank ? parts[1] : nil
+    }
+
+    /// Applies the injected faults for the step about to run (1-based).
+    func injectFaults(step: Int, input: Var) {
+        if faultStep == step { input.value.pointer[0] = .nan }
+        if killStep == step { kill(getpid(), SIGKILL) }
     }
 
     public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true) throws {
@@ -59,10 +69,20 @@ public final class Trainer {
             throw CohortError.invalid("model: the last layer gives \(shapeString(Array(outShape.dropFirst()))) per example, but the data has \(data.train.classCount) classes")
         }
         let parameterCount = ParameterArena.layoutCount(model.namedParameters())
-        let decay = ParameterArena(model.namedParameters()).decayRanges
+        let decay = ParameterArena.layoutDecayRanges(model.namedParameters())
+        // Optimizer state is private to each process, in Hogwild too: sharing momentum would need
+        // locks or make one process's stale moments drag the others (see docs/ARCHITECTURE.md).
         let optimizer = try config.optimizer.makeOptimizer(parameterCount: parameterCount, decayRanges: decay)
-        session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed)
-        session.parameters.initialize(rng: RandomStream(seed: config.seed).split("init"))
+        if config.distributed.mode == "hogwild" {
+            shared = try Trainer.sharedArena(floats: parameterCount, communicator)
+            session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, parameterStorage: shared!.storage)
+            try communicator.barrier()  // every rank's arena points at the segment before rank 0 writes it
+            if communicator.rank == 0 { session.parameters.initialize(rng: RandomStream(seed: config.seed).split("init")) }
+        } else {
+            shared = nil
+            session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed)
+            session.parameters.initialize(rng: RandomStream(seed: config.seed).split("init"))
+        }
         session.labelSmoothing = t.labelSmoothing
         session.clipNorm = t.clipNorm
         session.l1 = t.l1; session.l2 = t.l2
@@ -82,9 +102,10 @@ public final class Trainer {
         // by the schedule's warm-up (warmup_steps) when the config has one.
         let baseLR = config.optimizer.learningRate * (config.distributed.scaleLR ? Float(communicator.size) : 1)
         plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: baseLR, stepsPerEpoch: stepsPerEpoch)
-        faultStep = Trainer.injectedFault(rank: communicator.rank)
+        faultStep = Trainer.injectedFault("COHORT_INJECT_NAN", rank: communicator.rank)
+        killStep = Trainer.injectedFault("COHORT_INJECT_KILL", rank: communicator.rank)
 
-        if communicator.size > 1 {
+        if communicator.size > 1 && shared == nil {
             let slots = zip(session.parameters.entries, session.parameters.parameters).map {
                 GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
             }
@@ -99,8 +120,9 @@ public final class Trainer {
         if resume {
             state = try Checkpoint.restore(from: folder.latestCheckpoint, into: session, plan: &plan, communicator: communicator)
         }
-        // Every rank starts from rank 0's parameters, whatever its own initialisation was.
-        try communicator.broadcast(session.parameters.values.pointer, count: session.parameters.count, root: 0)
+        // Every rank starts from rank 0's parameters, whatever its own initialisation was (in
+        // Hogwild they are one buffer already).
+        if shared == nil { try communicator.broadcast(session.parameters.values.pointer, count: session.parameters.count, root: 0) }
         try communicator.broadcast(session.buffers.values.pointer, count: session.buffers.count, root: 0)
         if isLeader {
             try folder.prepare(resuming: resume)
@@ -112,6 +134,7 @@ public final class Trainer {
     /// Runs to the end (epochs, max_steps or early stopping) and returns the final test evaluation.
     @discardableResult
     public func run() throws -> Evaluation {
+        if shared != nil { return try runHogwild() }
         let t = config.training
         var x: Var?
         let baseRNG = RandomStream(seed: config.seed)
@@ -131,7 +154,7 @@ public final class Trainer {
                 session.parameters.zeroGradients()
                 reducer?.prepare()
                 let t0 = TraceRecorder.now()
-                if faultStep == state.step + 1 { x!.value.pointer[0] = .nan }
+                injectFaults(step: state.step + 1, input: x!)
                 let (loss, correct) = try session.forwardBackward(x!, labels: labels)
                 let t1 = TraceRecorder.now()
                 if !loss.isFinite && t.nonFinite == "stop" {
@@ -226,13 +249,13 @@ public final class Trainer {
 
     /// BatchNorm running statistics differ per rank (each saw its own shard): average them
     /// before evaluating or saving.
-    private func averageBuffers() throws {
+    func averageBuffers() throws {
         if comm.size > 1 && session.buffers.count > 1 {
             try comm.allreduce(session.buffers.values.pointer, count: session.buffers.count, average: true)
         }
     }
 
-    private func saveCheckpoint() throws {
+    func saveCheckpoint() throws {
         try averageBuffers()
         if isLeader { try Checkpoint.save(to: folder.latestCheckpoint, session: session, state: state, plan: plan, configYAML: configYAML) }
     }
