@@ -12,6 +12,7 @@ import Foundation
 public enum ThroughputBench {
     public struct Result: Codable, Sendable {
         public var workload: String
+        public var mode: String
         public var ranks: Int
         public var threads: Int
         public var batchPerRank: Int
@@ -64,18 +65,22 @@ public enum ThroughputBench {
         return total
     }
 
-    public static func run(workload: String, steps: Int, warmup: Int = 10, communicator comm: Communicator,
+    /// `hogwild`: the ranks share one parameter arena and never communicate while stepping.
+    public static func run(workload: String, steps: Int, warmup: Int = 10, hogwild: Bool = false, communicator comm: Communicator,
                            dataDirectory: String = FashionMNIST.defaultDirectory) throws -> Result {
         let (spec, batch) = try model(workload)
         let (train, _) = try FashionMNIST.load(directory: dataDirectory)
         let net = try spec.build(inputShape: train.sampleShape)
         let optimizerConfig = OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9)
         let count = ParameterArena.layoutCount(net.namedParameters())
-        let session = TrainingSession(model: net, optimizer: try optimizerConfig.makeOptimizer(parameterCount: count), seed: 1)
-        session.parameters.initialize(rng: RandomStream(seed: 1).split("init"))
-        try comm.broadcast(session.parameters.values.pointer, count: session.parameters.count, root: 0)
+        let shared = hogwild && comm.size > 1 ? try Trainer.sharedArena(floats: count, comm) : nil
+        let session = TrainingSession(model: net, optimizer: try optimizerConfig.makeOptimizer(parameterCount: count), seed: 1,
+                                      parameterStorage: shared?.storage)
+        try comm.barrier()
+        if shared == nil || comm.rank == 0 { session.parameters.initialize(rng: RandomStream(seed: 1).split("init")) }
+        if shared == nil { try comm.broadcast(session.parameters.values.pointer, count: session.parameters.count, root: 0) }
         var reducer: GradientReducer?
-        if comm.size > 1 {
+        if comm.size > 1 && !hogwild {
             let slots = zip(session.parameters.entries, session.parameters.parameters).map {
                 GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
             }
@@ -118,7 +123,7 @@ public enum ThroughputBench {
         try comm.allreduce(&totals)
         let meanElapsed = totals[1] / Double(comm.size)
         let flops = try flopsPerStep(net, input: [batch] + train.sampleShape)
-        return Result(workload: workload, ranks: comm.size, threads: BLAS.threads, batchPerRank: batch, steps: steps,
+        return Result(workload: workload, mode: hogwild ? "hogwild" : "sync", ranks: comm.size, threads: BLAS.threads, batchPerRank: batch, steps: steps,
                       samplesPerSecond: totals[0] / meanElapsed, stepGFLOPs: flops * Double(steps) / meanElapsed / 1e9,
                       flopsPerStep: flops, communicationWaitMs: totals[2] / Double(comm.size) / Double(steps) * 1e3,
                       stepMs: meanElapsed / Double(steps) * 1e3, allocationsPerStep: allocations,

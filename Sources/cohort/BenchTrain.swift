@@ -12,14 +12,16 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Timed steps (after 10 warm-up steps).") var steps: Int = 300
     @Option(help: "OpenBLAS threads per process.") var threads: Int = 1
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
+    @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: String = "sync"
     @Flag(help: "Print one JSON line instead of the table (used for the ranks run).") var json = false
 
     func run() throws {
         let comm = try Runtime.communicator()
         try Runtime.guarded(comm) {
             guard steps > 0, threads > 0, ranks > 0 else { throw CohortError.invalid("bench train: --steps, --threads and --ranks must be positive") }
+            guard ["sync", "hogwild"].contains(mode) else { throw CohortError.invalid("bench train: --mode must be sync or hogwild, got '\(mode)'") }
             BLAS.setThreads(threads)
-            let r = try ThroughputBench.run(workload: workload, steps: steps, communicator: comm)
+            let r = try ThroughputBench.run(workload: workload, steps: steps, hogwild: mode == "hogwild", communicator: comm)
             if comm.size > 1 || json {
                 if comm.rank == 0 { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
                 return
@@ -30,21 +32,27 @@ struct BenchTrain: ParsableCommand {
                          r.workload, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
                          r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.peakMemoryMB))
             guard ranks > 1 else { return }
-            let multi = try Self.runRanks(ranks, workload: workload, steps: steps)
-            print(String(format: "%@ x %d ranks: %.0f samples/s, %.2fx one rank (scaling efficiency %.0f%%), waiting for allreduce %.3f ms of %.2f ms per step",
-                         r.workload, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / r.samplesPerSecond,
-                         100 * multi.samplesPerSecond / r.samplesPerSecond / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
+            let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode)
+            let speedup = multi.samplesPerSecond / r.samplesPerSecond
+            if mode == "hogwild" {
+                // Every sample is one update's worth of batch: updates/s scale as samples/s.
+                print(String(format: "%@ hogwild x %d processes: %.0f samples/s, %.0f updates/s, %.2fx the updates/s of one process",
+                             r.workload, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
+            } else {
+                print(String(format: "%@ x %d ranks: %.0f samples/s, %.2fx one rank (scaling efficiency %.0f%%), waiting for allreduce %.3f ms of %.2f ms per step",
+                             r.workload, multi.ranks, multi.samplesPerSecond, speedup, 100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
+            }
         }
     }
 
     /// The same benchmark under mpirun, one BLAS thread per rank.
-    static func runRanks(_ n: Int, workload: String, steps: Int) throws -> ThroughputBench.Result {
+    static func runRanks(_ n: Int, workload: String, steps: Int, mode: String) throws -> ThroughputBench.Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let me = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
             : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
         p.arguments = ["mpirun", "-np", String(n), "--oversubscribe", "--bind-to", n <= ProcessInfo.processInfo.activeProcessorCount ? "core" : "none",
-                       me, "bench", "train", "--workload", workload, "--steps", String(steps), "--threads", "1", "--json"]
+                       me, "bench", "train", "--workload", workload, "--steps", String(steps), "--threads", "1", "--mode", mode, "--json"]
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         p.environment = env
