@@ -44,6 +44,9 @@ public final class SoftmaxLayer: Layer {
 
 /// Flattens everything after the batch axis: [B, C, H, W] -> [B, C*H*W].
 public final class Flatten: Layer {
+    // The last input and output shapes: reused so a step does not allocate a new shape array.
+    private var lastInput: [Int] = [], lastOutput: [Int] = []
+
     public init() {}
     public var summary: String { "Flatten" }
     public func outputShape(for input: [Int]) throws -> [Int] {
@@ -51,7 +54,11 @@ public final class Flatten: Layer {
         return [b, input.dropFirst().reduce(1, *)]
     }
     public func forward(_ x: Var, _ ctx: ForwardContext) throws -> Var {
-        try ctx.tape.reshape(x, outputShape(for: x.shape))
+        if x.shape != lastInput {
+            lastOutput = try outputShape(for: x.shape)
+            lastInput = x.shape
+        }
+        return try ctx.tape.reshape(x, lastOutput)
     }
 }
 

@@ -27,7 +27,8 @@ public final class Linear: Layer {
     }
 
     public func forward(_ x: Var, _ ctx: ForwardContext) throws -> Var {
-        _ = try outputShape(for: x.shape)
+        // Checked without building the output shape: an array per call would be a heap allocation per step.
+        if x.shape.count != 2 || x.shape[1] != inFeatures { _ = try outputShape(for: x.shape) }
         let tape = ctx.tape
         let w = weight.variable, b = bias?.variable
         let rg = tape.isRecording && (x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false))
