@@ -34,6 +34,10 @@ public final class GradientReducer {
     private var slotFinal: [Bool]
     /// When false (early micro-batches of gradient accumulation) hooks do nothing and nothing is sent.
     public var synchronize = true
+    /// When false, buckets are not started during backward: `finish()` reduces each with a blocking
+    /// MPI_Allreduce (Open MPI's tuned blocking algorithms can beat libnbc's non-blocking ones when
+    /// the cores are all busy computing anyway; measured in README).
+    public var overlap = true
     /// Called when a bucket's allreduce starts and when the wait for it ends (for traces).
     public var onBucketStart: ((Int) -> Void)?
     public var onBucketDone: ((Int) -> Void)?
@@ -79,7 +83,7 @@ public final class GradientReducer {
     }
 
     private func gradientFinal(slot: Int) {
-        guard synchronize, !slotFinal[slot] else { return }
+        guard synchronize, overlap, !slotFinal[slot] else { return }
         slotFinal[slot] = true
         let b = bucketOfSlot[slot]
         pending[b] -= 1
@@ -105,6 +109,14 @@ public final class GradientReducer {
     /// gradient), waits for every bucket, and averages.
     public func finish() throws {
         guard synchronize else { return }
+        if !overlap {
+            for (b, bucket) in buckets.enumerated() {
+                onBucketStart?(b)
+                try communicator.allreduce(gradients + bucket.range.lowerBound, count: bucket.range.count, average: true)
+                onBucketDone?(b)
+            }
+            return
+        }
         for b in buckets.indices { pending[b] = 0 }
         try startReadyBuckets()
         let inv = 1 / Float(communicator.size)

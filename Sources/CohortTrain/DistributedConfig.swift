@@ -11,6 +11,10 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     public var firstBucketMB: Double = 1
     /// Compare a checksum of the parameters across ranks every this many steps (0: only at the end).
     public var checkEvery: Int = 100
+    /// Start each bucket's allreduce during backward (MPI_Iallreduce) instead of reducing after it.
+    /// Off by default: on this 2-core machine every core is busy computing, and Open MPI's
+    /// non-blocking allreduce costs more than its blocking one (README, `cohort bench train --ranks 2`).
+    public var overlap: Bool = false
     /// Multiply the learning rate by the number of ranks (the linear scaling rule; pair it with
     /// schedule.warmup_steps).
     public var scaleLR: Bool = false
@@ -19,7 +23,7 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     public var firstBucketBytes: Int { Int(firstBucketMB * 1_048_576) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every", scaleLR = "scale_lr"
+        case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every", scaleLR = "scale_lr", overlap
     }
 
     public init() {}
@@ -32,6 +36,7 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
         firstBucketMB = try c.decodeIfPresent(Double.self, forKey: .firstBucketMB) ?? 1
         checkEvery = try c.decodeIfPresent(Int.self, forKey: .checkEvery) ?? 100
         scaleLR = try c.decodeIfPresent(Bool.self, forKey: .scaleLR) ?? false
+        overlap = try c.decodeIfPresent(Bool.self, forKey: .overlap) ?? false
         if !["sync", "hogwild"].contains(mode) {
             throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "must be 'sync' or 'hogwild', got '\(mode)'")
         }

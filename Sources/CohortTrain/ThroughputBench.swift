@@ -66,7 +66,8 @@ public enum ThroughputBench {
     }
 
     /// `hogwild`: the ranks share one parameter arena and never communicate while stepping.
-    public static func run(workload: String, steps: Int, warmup: Int = 10, hogwild: Bool = false, communicator comm: Communicator,
+    public static func run(workload: String, steps: Int, warmup: Int = 10, hogwild: Bool = false,
+                           bucketMB: Double = 4, overlap: Bool = true, communicator comm: Communicator,
                            dataDirectory: String = FashionMNIST.defaultDirectory) throws -> Result {
         let (spec, batch) = try model(workload)
         let (train, _) = try FashionMNIST.load(directory: dataDirectory)
@@ -85,7 +86,8 @@ public enum ThroughputBench {
                 GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
             }
             reducer = GradientReducer(slots: slots, gradients: session.parameters.gradients!.pointer, communicator: comm,
-                                      bucketBytes: 4 << 20, firstBucketBytes: 1 << 20)
+                                      bucketBytes: Int(bucketMB * 1_048_576), firstBucketBytes: min(1 << 20, Int(bucketMB * 1_048_576)))
+            reducer!.overlap = overlap
         }
         let sampler = try DistributedSampler(count: train.count, rank: comm.rank, worldSize: comm.size, seed: 1, shuffle: true, dropLast: false)
         let loader = try BatchLoader(dataset: train, batchSize: batch)

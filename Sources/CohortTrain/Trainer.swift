@@ -111,6 +111,7 @@ public final class Trainer {
             }
             reducer = GradientReducer(slots: slots, gradients: session.parameters.gradients!.pointer, communicator: communicator,
                                       bucketBytes: config.distributed.bucketBytes, firstBucketBytes: config.distributed.firstBucketBytes)
+            reducer!.overlap = config.distributed.overlap
         } else {
             reducer = nil
         }

@@ -13,6 +13,8 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "OpenBLAS threads per process.") var threads: Int = 1
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
     @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: String = "sync"
+    @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4
+    @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward (non-blocking) or reduce after it (blocking).") var overlap = false
     @Flag(help: "Print one JSON line instead of the table (used for the ranks run).") var json = false
 
     func run() throws {
@@ -21,7 +23,8 @@ struct BenchTrain: ParsableCommand {
             guard steps > 0, threads > 0, ranks > 0 else { throw CohortError.invalid("bench train: --steps, --threads and --ranks must be positive") }
             guard ["sync", "hogwild"].contains(mode) else { throw CohortError.invalid("bench train: --mode must be sync or hogwild, got '\(mode)'") }
             BLAS.setThreads(threads)
-            let r = try ThroughputBench.run(workload: workload, steps: steps, hogwild: mode == "hogwild", communicator: comm)
+            let r = try ThroughputBench.run(workload: workload, steps: steps, hogwild: mode == "hogwild", bucketMB: bucketMb,
+                                            overlap: overlap, communicator: comm)
             if comm.size > 1 || json {
                 if comm.rank == 0 { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
                 return
@@ -32,7 +35,8 @@ struct BenchTrain: ParsableCommand {
                          r.workload, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
                          r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.peakMemoryMB))
             guard ranks > 1 else { return }
-            let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode)
+            let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
+                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap"])
             let speedup = multi.samplesPerSecond / r.samplesPerSecond
             if mode == "hogwild" {
                 // Every sample is one update's worth of batch: updates/s scale as samples/s.
@@ -46,13 +50,13 @@ struct BenchTrain: ParsableCommand {
     }
 
     /// The same benchmark under mpirun, one BLAS thread per rank.
-    static func runRanks(_ n: Int, workload: String, steps: Int, mode: String) throws -> ThroughputBench.Result {
+    static func runRanks(_ n: Int, workload: String, steps: Int, mode: String, extra: [String]) throws -> ThroughputBench.Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let me = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
             : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
         p.arguments = ["mpirun", "-np", String(n), "--oversubscribe", "--bind-to", n <= ProcessInfo.processInfo.activeProcessorCount ? "core" : "none",
-                       me, "bench", "train", "--workload", workload, "--steps", String(steps), "--threads", "1", "--mode", mode, "--json"]
+                       me, "bench", "train", "--workload", workload, "--steps", String(steps), "--threads", "1", "--mode", mode, "--json"] + extra
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         p.environment = env

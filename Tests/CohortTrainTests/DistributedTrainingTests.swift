@@ -36,22 +36,26 @@ final class DistributedTrainingTests: XCTestCase {
         let common = ["--set", "training.max_steps=100", "--set", "distributed.check_every=1", "--quiet"]
         let one = try CLI.run(["cohort", "train", try config(dir, "one"), "--set", "training.batch_size=128"] + common)
         XCTAssertEqual(one.status, 0, one.stderr)
-        let two = try mpirun(2, ["train", try config(dir, "two"), "--set", "training.batch_size=64"] + common)
-        XCTAssertEqual(two.status, 0, two.stderr)
+        // Reduced after backward (the default), and in 64 KB buckets started from the gradient hooks.
+        for (name, extra) in [("two", [String]()), ("overlapped", ["--set", "distributed.overlap=true", "--set", "distributed.bucket_mb=0.0625",
+                                                                    "--set", "distributed.first_bucket_mb=0.0625"])] {
+            let two = try mpirun(2, ["train", try config(dir, name), "--set", "training.batch_size=64"] + common + extra)
+            XCTAssertEqual(two.status, 0, two.stderr)
 
-        let a = try trainLosses(dir.appendingPathComponent("one")), b = try trainLosses(dir.appendingPathComponent("two"))
-        XCTAssertEqual(a.count, 10)
-        XCTAssertEqual(a.count, b.count)
-        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(x))) }
+            let a = try trainLosses(dir.appendingPathComponent("one")), b = try trainLosses(dir.appendingPathComponent(name))
+            XCTAssertEqual(a.count, 10)
+            XCTAssertEqual(a.count, b.count)
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(x)), name) }
 
-        let pa = try Safetensors.read(from: dir.appendingPathComponent("one/checkpoints/latest.safetensors"))
-        let pb = try Safetensors.read(from: dir.appendingPathComponent("two/checkpoints/latest.safetensors"))
-        XCTAssertEqual(pa.metadata["step"], "100")
-        for name in pa.names where !name.hasPrefix("optimizer.") {
-            let x = try pa.floatTensor(name).scalars, y = try pb.floatTensor(name).scalars
-            var worst: Float = 0
-            for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-3)) }
-            XCTAssertLessThan(worst, 1e-4, "\(name): worst relative difference \(worst)")
+            let pa = try Safetensors.read(from: dir.appendingPathComponent("one/checkpoints/latest.safetensors"))
+            let pb = try Safetensors.read(from: dir.appendingPathComponent("\(name)/checkpoints/latest.safetensors"))
+            XCTAssertEqual(pa.metadata["step"], "100")
+            for tensor in pa.names where !tensor.hasPrefix("optimizer.") {
+                let x = try pa.floatTensor(tensor).scalars, y = try pb.floatTensor(tensor).scalars
+                var worst: Float = 0
+                for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-3)) }
+                XCTAssertLessThan(worst, 1e-4, "\(name) \(tensor): worst relative difference \(worst)")
+            }
         }
     }
 
