@@ -8,6 +8,20 @@ public final class StepTrace {
     var buckets: [TraceLabel] = []
     var bucketStart: [UInt64] = []
 
+    func bucketStarted(_ b: Int) {
+        while buckets.count <= b {
+            buckets.append(recorder.label("allreduce bucket \(buckets.count)", category: "communication"))
+            bucketStart.append(0)
+        }
+        bucketStart[b] = TraceRecorder.now()
+    }
+
+    /// From the bucket's start to the moment its wait returned (thread 1 of the rank's track).
+    func bucketDone(_ b: Int) {
+        guard b < buckets.count else { return }
+        recorder.record(buckets[b], start: bucketStart[b], end: TraceRecorder.now(), thread: 1)
+    }
+
     public init(rank: Int) {
         recorder = TraceRecorder(processID: rank, processName: "rank \(rank)", capacity: 1 << 18)
         forwardBackward = recorder.label("forward+backward", category: "compute")

@@ -30,7 +30,15 @@ public final class Trainer {
     var logger: RunLogger?
     let progress: Progress
     /// Spans for `--trace` (nil: not tracing).
-    public var trace: StepTrace?
+    public private(set) var trace: StepTrace?
+
+    /// Records forward+backward, each bucket's allreduce, the wait and the optimizer per step.
+    public func enableTrace() {
+        let t = StepTrace(rank: comm.rank)
+        trace = t
+        reducer?.onBucketStart = { t.bucketStarted($0) }
+        reducer?.onBucketDone = { t.bucketDone($0) }
+    }
     public var folderPath: String { folder.url.path }
     /// Hogwild: the node's shared parameter segment.
     let shared: SharedArena?

@@ -28,7 +28,13 @@ struct TrainCommand: ParsableCommand {
         try Runtime.guarded(comm) {
             let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
             let trainer = try Trainer(config: runConfig, configYAML: yaml, communicator: comm, resume: resume, showProgress: !quiet)
+            if trace != nil { trainer.enableTrace() }
             let test = try trainer.run()
+            if let trace, let spans = trainer.trace {
+                // One file per rank (open them together in Perfetto: each rank is its own process track).
+                let path = comm.size > 1 ? "\(trace).rank\(comm.rank)" : trace
+                try spans.recorder.write(to: URL(fileURLWithPath: path))
+            }
             if comm.rank == 0 {
                 print(String(format: "test accuracy %.4f (%d of %d), loss %.4f; run folder %@", test.accuracy,
                              test.count - test.errors, test.count, test.loss, trainer.folderPath))

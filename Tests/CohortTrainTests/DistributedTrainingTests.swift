@@ -91,6 +91,33 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("different configs"), r.stderr)
     }
 
+    /// With overlap on, the trace shows bucket allreduces starting while backward still runs.
+    func testTraceShowsAllreduceOverlappingBackward() throws {
+        let dir = try CLI.temporaryDirectory()
+        let trace = dir.appendingPathComponent("trace.json").path
+        let r = try mpirun(2, ["train", try config(dir, "traced"), "--set", "training.max_steps=20", "--set", "distributed.overlap=true",
+                               "--set", "distributed.bucket_mb=0.01", "--set", "distributed.first_bucket_mb=0.01", "--trace", trace, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for rank in 0..<2 {
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(trace).rank\(rank)"))
+            let events = (try JSONSerialization.jsonObject(with: data) as! [String: Any])["traceEvents"] as! [[String: Any]]
+            let spans = events.filter { $0["ph"] as? String == "X" }
+            let compute = spans.filter { $0["name"] as? String == "forward+backward" }
+            let buckets = spans.filter { ($0["name"] as? String)?.hasPrefix("allreduce bucket") == true }
+            XCTAssertEqual(compute.count, 20)
+            XCTAssertGreaterThan(buckets.count, 20)
+            // Some bucket starts before the end of its step's forward+backward span.
+            let overlapped = buckets.contains { b in
+                let start = b["ts"] as! Double
+                return compute.contains { c in
+                    let s = c["ts"] as! Double, e = s + (c["dur"] as! Double)
+                    return start > s && start < e
+                }
+            }
+            XCTAssertTrue(overlapped, "rank \(rank): no bucket started during backward")
+        }
+    }
+
     func testAllreduceBenchmarkRuns() throws {
         let r = try mpirun(2, ["bench", "allreduce", "--max-bytes", "65536", "--seconds", "0.01"], timeout: 60)
         XCTAssertEqual(r.status, 0, r.stderr)
