@@ -96,7 +96,7 @@ final class DistributedTrainingTests: XCTestCase {
         let dir = try CLI.temporaryDirectory()
         let trace = dir.appendingPathComponent("trace.json").path
         let r = try mpirun(2, ["train", try config(dir, "traced"), "--set", "training.max_steps=20", "--set", "distributed.overlap=true",
-                               "--set", "distributed.bucket_mb=0.01", "--set", "distributed.first_bucket_mb=0.01", "--trace", trace, "--quiet"])
+                               "--set", "distributed.bucket_mb=0.001", "--set", "distributed.first_bucket_mb=0.001", "--trace", trace, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         for rank in 0..<2 {
             let data = try Data(contentsOf: URL(fileURLWithPath: "\(trace).rank\(rank)"))
