@@ -134,6 +134,10 @@ extension Trainer {
             print(String(format: "epoch %d: validation accuracy %.4f, loss %.4f (snapshot)", state.epoch, v.accuracy, v.loss))
             stop = config.training.patience > 0 && state.epochsWithoutImprovement >= config.training.patience
         }
+        if config.training.evalTest {
+            let test = try tester.evaluate(snapshot, communicator: local)
+            try logger?.evaluation(step: state.step, epoch: state.epoch, split: "test", result: test)
+        }
         let every = config.training.checkpointEvery
         if every > 0 && state.epoch % every == 0 {
             try Checkpoint.save(to: folder.latestCheckpoint, session: snapshot, state: state, plan: plan, configYAML: configYAML)

@@ -124,11 +124,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var logEvery: Int = 50
     /// OpenBLAS threads (0: OpenBLAS's default).
     public var threads: Int = 0
+    /// Also evaluate the test set after every epoch (for time-to-accuracy comparisons).
+    public var evalTest: Bool = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, batchSize = "batch_size", maxSteps = "max_steps", labelSmoothing = "label_smoothing"
         case clipNorm = "clip_norm", l1, l2, nonFinite = "non_finite", checkpointEvery = "checkpoint_every"
-        case checkpointSteps = "checkpoint_steps", patience, logEvery = "log_every", threads
+        case checkpointSteps = "checkpoint_steps", patience, logEvery = "log_every", threads, evalTest = "eval_test"
     }
 
     public init() {}
@@ -162,6 +164,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         patience = try int(.patience, 0, min: 0)
         logEvery = try int(.logEvery, 50, min: 1)
         threads = try int(.threads, 0, min: 0)
+        evalTest = try c.decodeIfPresent(Bool.self, forKey: .evalTest) ?? false
     }
 }
 

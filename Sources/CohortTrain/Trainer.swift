@@ -251,6 +251,10 @@ public final class Trainer {
                 stop = true
             }
         }
+        if config.training.evalTest {
+            let test = try tester.evaluate(session, communicator: comm)
+            try logger?.evaluation(step: state.step, epoch: state.epoch, split: "test", result: test)
+        }
         let every = config.training.checkpointEvery
         if every > 0 && state.epoch % every == 0 { try saveCheckpoint() }
         return stop
