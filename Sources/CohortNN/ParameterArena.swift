@@ -24,7 +24,9 @@ public final class ParameterArena {
     /// Lays out `named` parameters in order and rebinds them to views of the arena, keeping their
     /// current values. `storage`, when given, is external memory (e.g. shared memory for Hogwild)
     /// of at least `ParameterArena.layoutCount(named)` floats; it is overwritten with the values.
-    public init(_ named: [(String, Parameter)], storage: Storage? = nil, withGradients: Bool = true) {
+    /// `gradientStorage`, when given, holds the gradients instead of a private buffer (the
+    /// shared-memory reducer's slot for this rank).
+    public init(_ named: [(String, Parameter)], storage: Storage? = nil, withGradients: Bool = true, gradientStorage: Storage? = nil) {
         var entries: [Entry] = []
         var offset = 0
         for (path, p) in named {
@@ -35,7 +37,13 @@ public final class ParameterArena {
         let valueStorage = storage ?? Storage(capacity: total)
         precondition(valueStorage.capacity >= total, "arena storage too small")
         values = Tensor(storage: valueStorage, offset: 0, shape: [total])
-        gradients = withGradients ? Tensor(zeros: [total]) : nil
+        if let gradientStorage {
+            precondition(gradientStorage.capacity >= total, "gradient storage too small")
+            gradients = Tensor(storage: gradientStorage, offset: 0, shape: [total])
+            gradients!.zero()
+        } else {
+            gradients = withGradients ? Tensor(zeros: [total]) : nil
+        }
         for (e, (_, p)) in zip(entries, named) {
             let v = Tensor(storage: values.storage, offset: e.offset, shape: e.shape)
             v.pointer.update(from: p.value.pointer, count: e.count)

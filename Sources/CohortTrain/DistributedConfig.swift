@@ -15,6 +15,9 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     /// Off by default: on this 2-core machine every core is busy computing, and Open MPI's
     /// non-blocking allreduce costs more than its blocking one (README, `cohort bench train --ranks 2`).
     public var overlap: Bool = false
+    /// How gradients are averaged in sync mode: "auto" (shared memory when every rank is on this
+    /// node, else MPI), "mpi" (bucketed MPI allreduce), or "shm".
+    public var reducer: String = "auto"
     /// Multiply the learning rate by the number of ranks (the linear scaling rule; pair it with
     /// schedule.warmup_steps).
     public var scaleLR: Bool = false
@@ -23,7 +26,7 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     public var firstBucketBytes: Int { Int(firstBucketMB * 1_048_576) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every", scaleLR = "scale_lr", overlap
+        case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every", scaleLR = "scale_lr", overlap, reducer
     }
 
     public init() {}
@@ -37,6 +40,10 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
         checkEvery = try c.decodeIfPresent(Int.self, forKey: .checkEvery) ?? 100
         scaleLR = try c.decodeIfPresent(Bool.self, forKey: .scaleLR) ?? false
         overlap = try c.decodeIfPresent(Bool.self, forKey: .overlap) ?? false
+        reducer = try c.decodeIfPresent(String.self, forKey: .reducer) ?? "auto"
+        if !["auto", "mpi", "shm"].contains(reducer) {
+            throw DecodingError.dataCorruptedError(forKey: .reducer, in: c, debugDescription: "must be auto, mpi or shm, got '\(reducer)'")
+        }
         if !["sync", "hogwild"].contains(mode) {
             throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "must be 'sync' or 'hogwild', got '\(mode)'")
         }

@@ -67,7 +67,7 @@ public enum ThroughputBench {
 
     /// `hogwild`: the ranks share one parameter arena and never communicate while stepping.
     public static func run(workload: String, steps: Int, warmup: Int = 10, hogwild: Bool = false,
-                           bucketMB: Double = 4, overlap: Bool = true, communicator comm: Communicator,
+                           bucketMB: Double = 4, overlap: Bool = true, sharedMemoryReducer: Bool = false, communicator comm: Communicator,
                            dataDirectory: String = FashionMNIST.defaultDirectory) throws -> Result {
         let (spec, batch) = try model(workload)
         let (train, _) = try FashionMNIST.load(directory: dataDirectory)
@@ -75,13 +75,14 @@ public enum ThroughputBench {
         let optimizerConfig = OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9)
         let count = ParameterArena.layoutCount(net.namedParameters())
         let shared = hogwild && comm.size > 1 ? try Trainer.sharedArena(floats: count, comm) : nil
+        let nodeReducer = !hogwild && sharedMemoryReducer && comm.size > 1 ? try SharedMemoryReducer(count: count, communicator: comm) : nil
         let session = TrainingSession(model: net, optimizer: try optimizerConfig.makeOptimizer(parameterCount: count), seed: 1,
-                                      parameterStorage: shared?.storage)
+                                      parameterStorage: shared?.storage, gradientStorage: nodeReducer?.gradientStorage)
         try comm.barrier()
         if shared == nil || comm.rank == 0 { session.parameters.initialize(rng: RandomStream(seed: 1).split("init")) }
         if shared == nil { try comm.broadcast(session.parameters.values.pointer, count: session.parameters.count, root: 0) }
         var reducer: GradientReducer?
-        if comm.size > 1 && !hogwild {
+        if comm.size > 1 && !hogwild && nodeReducer == nil {
             let slots = zip(session.parameters.entries, session.parameters.parameters).map {
                 GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
             }
@@ -115,6 +116,10 @@ public enum ThroughputBench {
                 let t = Runtime.now()
                 try reducer.finish()
                 waited += Runtime.now() - t
+            } else if let nodeReducer {
+                let t = Runtime.now()
+                nodeReducer.allreduce()
+                waited += Runtime.now() - t
             }
             _ = session.update(learningRate: 0.05, loss: loss)
         }
@@ -125,7 +130,7 @@ public enum ThroughputBench {
         try comm.allreduce(&totals)
         let meanElapsed = totals[1] / Double(comm.size)
         let flops = try flopsPerStep(net, input: [batch] + train.sampleShape)
-        return Result(workload: workload, mode: hogwild ? "hogwild" : "sync", ranks: comm.size, threads: BLAS.threads, batchPerRank: batch, steps: steps,
+        return Result(workload: workload, mode: hogwild ? "hogwild" : (nodeReducer != nil ? "sync-shm" : "sync-mpi"), ranks: comm.size, threads: BLAS.threads, batchPerRank: batch, steps: steps,
                       samplesPerSecond: totals[0] / meanElapsed, stepGFLOPs: flops * Double(steps) / meanElapsed / 1e9,
                       flopsPerStep: flops, communicationWaitMs: totals[2] / Double(comm.size) / Double(steps) * 1e3,
                       stepMs: meanElapsed / Double(steps) * 1e3, allocationsPerStep: allocations,

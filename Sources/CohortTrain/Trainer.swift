@@ -42,6 +42,8 @@ public final class Trainer {
     public var folderPath: String { folder.url.path }
     /// Hogwild: the node's shared parameter segment.
     let shared: SharedArena?
+    /// Sync on one node: gradients averaged through shared memory.
+    let nodeReducer: SharedMemoryReducer?
     /// Fault injection for tests: COHORT_INJECT_NAN="RANK:STEP" makes that rank's input NaN at that
     /// step; COHORT_INJECT_KILL="RANK:STEP" makes that rank die by SIGKILL there.
     let faultStep: Int?
@@ -83,12 +85,19 @@ public final class Trainer {
         let optimizer = try config.optimizer.makeOptimizer(parameterCount: parameterCount, decayRanges: decay)
         if config.distributed.mode == "hogwild" {
             shared = try Trainer.sharedArena(floats: parameterCount, communicator)
+            nodeReducer = nil
             session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, parameterStorage: shared!.storage)
             try communicator.barrier()  // every rank's arena points at the segment before rank 0 writes it
             if communicator.rank == 0 { session.parameters.initialize(rng: RandomStream(seed: config.seed).split("init")) }
         } else {
             shared = nil
-            session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed)
+            let d = config.distributed
+            if communicator.size > 1 && (d.reducer == "shm" || (d.reducer == "auto" && communicator.localSize == communicator.size)) {
+                nodeReducer = try SharedMemoryReducer(count: parameterCount, communicator: communicator)
+            } else {
+                nodeReducer = nil
+            }
+            session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, gradientStorage: nodeReducer?.gradientStorage)
             session.parameters.initialize(rng: RandomStream(seed: config.seed).split("init"))
         }
         session.labelSmoothing = t.labelSmoothing
@@ -113,7 +122,7 @@ public final class Trainer {
         faultStep = Trainer.injectedFault("COHORT_INJECT_NAN", rank: communicator.rank)
         killStep = Trainer.injectedFault("COHORT_INJECT_KILL", rank: communicator.rank)
 
-        if communicator.size > 1 && shared == nil {
+        if communicator.size > 1 && shared == nil && nodeReducer == nil {
             let slots = zip(session.parameters.entries, session.parameters.parameters).map {
                 GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
             }
@@ -174,6 +183,9 @@ public final class Trainer {
                 trace?.recorder.record(trace!.forwardBackward, start: t0, end: t1)
                 if let reducer {
                     try reducer.finish()
+                    trace?.recorder.record(trace!.wait, start: t1, end: TraceRecorder.now())
+                } else if let nodeReducer {
+                    nodeReducer.allreduce()
                     trace?.recorder.record(trace!.wait, start: t1, end: TraceRecorder.now())
                 }
                 let lr = plan.learningRate(at: state.step)

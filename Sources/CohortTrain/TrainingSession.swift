@@ -28,9 +28,9 @@ public final class TrainingSession {
         public var finite: Bool
     }
 
-    public init(model: Sequential, optimizer: Optimizer, seed: UInt64, parameterStorage: Storage? = nil) {
+    public init(model: Sequential, optimizer: Optimizer, seed: UInt64, parameterStorage: Storage? = nil, gradientStorage: Storage? = nil) {
         self.model = model
-        parameters = ParameterArena(model.namedParameters(), storage: parameterStorage)
+        parameters = ParameterArena(model.namedParameters(), storage: parameterStorage, gradientStorage: gradientStorage)
         buffers = ParameterArena(model.namedBuffers(), withGradients: false)
         self.optimizer = optimizer
         context = ForwardContext(tape: tape, training: true, rng: RandomStream(seed: seed).split("dropout"))

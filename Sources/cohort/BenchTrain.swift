@@ -14,6 +14,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
     @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: String = "sync"
     @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4
+    @Option(help: "Sync reducer for the ranks run: shm (shared memory, one node) or mpi.") var reducer: String = "shm"
     @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward (non-blocking) or reduce after it (blocking).") var overlap = false
     @Flag(help: "Print one JSON line instead of the table (used for the ranks run).") var json = false
 
@@ -21,10 +22,11 @@ struct BenchTrain: ParsableCommand {
         let comm = try Runtime.communicator()
         try Runtime.guarded(comm) {
             guard steps > 0, threads > 0, ranks > 0 else { throw CohortError.invalid("bench train: --steps, --threads and --ranks must be positive") }
+            guard ["shm", "mpi"].contains(reducer) else { throw CohortError.invalid("bench train: --reducer must be shm or mpi, got '\(reducer)'") }
             guard ["sync", "hogwild"].contains(mode) else { throw CohortError.invalid("bench train: --mode must be sync or hogwild, got '\(mode)'") }
             BLAS.setThreads(threads)
             let r = try ThroughputBench.run(workload: workload, steps: steps, hogwild: mode == "hogwild", bucketMB: bucketMb,
-                                            overlap: overlap, communicator: comm)
+                                            overlap: overlap, sharedMemoryReducer: reducer == "shm", communicator: comm)
             if comm.size > 1 || json {
                 if comm.rank == 0 { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
                 return
@@ -36,14 +38,14 @@ struct BenchTrain: ParsableCommand {
                          r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.peakMemoryMB))
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
-                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap"])
+                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer])
             let speedup = multi.samplesPerSecond / r.samplesPerSecond
             if mode == "hogwild" {
                 // Every sample is one update's worth of batch: updates/s scale as samples/s.
                 print(String(format: "%@ hogwild x %d processes: %.0f samples/s, %.0f updates/s, %.2fx the updates/s of one process",
                              r.workload, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
             } else {
-                print(String(format: "%@ x %d ranks: %.0f samples/s, %.2fx one rank (scaling efficiency %.0f%%), waiting for allreduce %.3f ms of %.2f ms per step",
+                print(String(format: "%@ x %d ranks (\(multi.mode)): %.0f samples/s, %.2fx one rank (scaling efficiency %.0f%%), waiting for allreduce %.3f ms of %.2f ms per step",
                              r.workload, multi.ranks, multi.samplesPerSecond, speedup, 100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
             }
         }

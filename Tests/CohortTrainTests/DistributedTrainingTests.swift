@@ -36,9 +36,15 @@ final class DistributedTrainingTests: XCTestCase {
         let common = ["--set", "training.max_steps=100", "--set", "distributed.check_every=1", "--quiet"]
         let one = try CLI.run(["cohort", "train", try config(dir, "one"), "--set", "training.batch_size=128"] + common)
         XCTAssertEqual(one.status, 0, one.stderr)
-        // Reduced after backward (the default), and in 64 KB buckets started from the gradient hooks.
-        for (name, extra) in [("two", [String]()), ("overlapped", ["--set", "distributed.overlap=true", "--set", "distributed.bucket_mb=0.0625",
-                                                                    "--set", "distributed.first_bucket_mb=0.0625"])] {
+        // Through shared memory (the default on one node), MPI after backward, and MPI in 64 KB buckets
+        // started from the gradient hooks during backward.
+        let variants: [(String, [String])] = [
+            ("two", []),
+            ("mpi", ["--set", "distributed.reducer=mpi"]),
+            ("overlapped", ["--set", "distributed.reducer=mpi", "--set", "distributed.overlap=true",
+                            "--set", "distributed.bucket_mb=0.0625", "--set", "distributed.first_bucket_mb=0.0625"]),
+        ]
+        for (name, extra) in variants {
             let two = try mpirun(2, ["train", try config(dir, name), "--set", "training.batch_size=64"] + common + extra)
             XCTAssertEqual(two.status, 0, two.stderr)
 
@@ -95,7 +101,8 @@ final class DistributedTrainingTests: XCTestCase {
     func testTraceShowsAllreduceOverlappingBackward() throws {
         let dir = try CLI.temporaryDirectory()
         let trace = dir.appendingPathComponent("trace.json").path
-        let r = try mpirun(2, ["train", try config(dir, "traced"), "--set", "training.max_steps=20", "--set", "distributed.overlap=true",
+        let r = try mpirun(2, ["train", try config(dir, "traced"), "--set", "training.max_steps=20", "--set", "distributed.reducer=mpi",
+                               "--set", "distributed.overlap=true",
                                "--set", "distributed.bucket_mb=0.001", "--set", "distributed.first_bucket_mb=0.001", "--trace", trace, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         for rank in 0..<2 {
