@@ -81,6 +81,15 @@ public struct RandomStream: Sendable, Equatable {
         return Int((UInt64(UInt32(truncatingIfNeeded: next() >> 32)) &* UInt64(bound)) >> 32)
     }
 
+    /// Fisher-Yates shuffle of indices in place. A concrete overload: the generic one, called
+    /// unspecialised from another module, allocated on every swap (2 per element in the sampler).
+    public mutating func shuffle(_ values: inout [Int]) {
+        guard values.count > 1 else { return }
+        values.withUnsafeMutableBufferPointer { v in
+            for i in stride(from: v.count - 1, to: 0, by: -1) { v.swapAt(i, below(i + 1)) }
+        }
+    }
+
     /// Fisher-Yates shuffle in place.
     public mutating func shuffle<T>(_ values: inout [T]) {
         guard values.count > 1 else { return }
