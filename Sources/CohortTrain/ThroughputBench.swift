@@ -23,6 +23,10 @@ public enum ThroughputBench {
         public var flopsPerStep: Double
         /// Mean time per step spent waiting for gradient allreduces after backward (sync, N > 1).
         public var communicationWaitMs: Double
+        /// Mean time per step that bucket allreduces were in flight (start to completion; MPI reducer),
+        /// and the part of it before backward ended (hidden behind computation).
+        public var allreduceInFlightMs: Double?
+        public var allreduceOverlappedMs: Double?
         public var stepMs: Double
         /// Heap allocations per step after warm-up (when the allocation counter is linked in).
         public var allocationsPerStep: Double?
@@ -90,6 +94,16 @@ public enum ThroughputBench {
                                       bucketBytes: Int(bucketMB * 1_048_576), firstBucketBytes: min(1 << 20, Int(bucketMB * 1_048_576)))
             reducer!.overlap = overlap
         }
+        // Bucket timings: how long each allreduce was in flight, and how much of that was before
+        // backward ended (overlapped with computation).
+        var bucketStart = [Double](repeating: 0, count: reducer?.buckets.count ?? 0)
+        var inFlight = 0.0, overlapped = 0.0, backwardEnd = 0.0
+        reducer?.onBucketStart = { bucketStart[$0] = Runtime.now() }
+        reducer?.onBucketDone = { b in
+            let now = Runtime.now()
+            inFlight += now - bucketStart[b]
+            overlapped += max(0, backwardEnd - bucketStart[b])
+        }
         let sampler = try DistributedSampler(count: train.count, rank: comm.rank, worldSize: comm.size, seed: 1, shuffle: true, dropLast: false)
         let loader = try BatchLoader(dataset: train, batchSize: batch)
         var indices = sampler.indices(epoch: 0)
@@ -102,6 +116,8 @@ public enum ThroughputBench {
             if step == warmup {
                 try comm.barrier()
                 waited = 0
+                inFlight = 0
+                overlapped = 0
                 allocationsAtStart = AllocationCounter.count
                 start = Runtime.now()
             }
@@ -114,6 +130,7 @@ public enum ThroughputBench {
             let (loss, _) = try session.forwardBackward(x!, labels: loader.labels)
             if let reducer {
                 let t = Runtime.now()
+                backwardEnd = t
                 try reducer.finish()
                 waited += Runtime.now() - t
             } else if let nodeReducer {
@@ -126,13 +143,15 @@ public enum ThroughputBench {
         let elapsed = Runtime.now() - start
         let allocations = AllocationCounter.isActive ? Double(AllocationCounter.count - allocationsAtStart) / Double(steps) : nil
         // Every rank's samples count; the slowest rank decides the time.
-        var totals = [Double(steps * batch), elapsed, waited]
+        var totals = [Double(steps * batch), elapsed, waited, inFlight, overlapped]
         try comm.allreduce(&totals)
         let meanElapsed = totals[1] / Double(comm.size)
         let flops = try flopsPerStep(net, input: [batch] + train.sampleShape)
         return Result(workload: workload, mode: hogwild ? "hogwild" : (nodeReducer != nil ? "sync-shm" : "sync-mpi"), ranks: comm.size, threads: BLAS.threads, batchPerRank: batch, steps: steps,
                       samplesPerSecond: totals[0] / meanElapsed, stepGFLOPs: flops * Double(steps) / meanElapsed / 1e9,
                       flopsPerStep: flops, communicationWaitMs: totals[2] / Double(comm.size) / Double(steps) * 1e3,
+                      allreduceInFlightMs: reducer == nil ? nil : totals[3] / Double(comm.size) / Double(steps) * 1e3,
+                      allreduceOverlappedMs: reducer == nil ? nil : totals[4] / Double(comm.size) / Double(steps) * 1e3,
                       stepMs: meanElapsed / Double(steps) * 1e3, allocationsPerStep: allocations,
                       peakMemoryMB: peakMemoryMB())
     }

@@ -47,6 +47,10 @@ struct BenchTrain: ParsableCommand {
             } else {
                 print(String(format: "%@ x %d ranks (\(multi.mode)): %.0f samples/s, %.2fx one rank (scaling efficiency %.0f%%), waiting for allreduce %.3f ms of %.2f ms per step",
                              r.workload, multi.ranks, multi.samplesPerSecond, speedup, 100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
+                if let flight = multi.allreduceInFlightMs, let hidden = multi.allreduceOverlappedMs {
+                    print(String(format: "allreduce in flight %.3f ms per step, %.3f ms of it (%.0f%%) while backward was still running",
+                                 flight, hidden, flight > 0 ? 100 * hidden / flight : 0))
+                }
             }
         }
     }
