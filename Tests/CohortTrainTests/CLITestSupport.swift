@@ -31,10 +31,10 @@ enum CLI {
         p.standardError = err
         try p.run()
         // Read while it runs so a full pipe never blocks the child.
-        var outData = Data(), errData = Data()
+        let outData = Collected(), errData = Collected()
         let group = DispatchGroup()
-        group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { outData.set(out.fileHandleForReading.readDataToEndOfFile()); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData.set(err.fileHandleForReading.readDataToEndOfFile()); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(20_000) }
         if p.isRunning {
@@ -44,7 +44,8 @@ enum CLI {
         }
         p.waitUntilExit()
         group.wait()
-        return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return Output(status: p.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+                      stderr: String(decoding: errData.get(), as: UTF8.self))
     }
 
     /// One BLAS thread and the CPU's own kernels for every child, so runs compare bit for bit
@@ -56,6 +57,14 @@ enum CLI {
         env["OPENBLAS_NUM_THREADS"] = "1"
         env.removeValue(forKey: "OPENBLAS_CORETYPE")
         return env
+    }
+
+    /// Bytes read on another thread, handed over under a lock.
+    final class Collected: @unchecked Sendable {
+        private var data = Data()
+        private let lock = NSLock()
+        func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+        func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
     }
 
     static var hasMPI: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun") }
