@@ -46,6 +46,20 @@ final class HogwildTrainingTests: XCTestCase {
         XCTAssertEqual(cohortSegments(), before)
     }
 
+    func testResumeContinuesTheUpdateCountFromTheSnapshot() throws {
+        let dir = try CLI.temporaryDirectory()
+        let config = try config(dir, "resumed")
+        let limit = ["--set", "data.train_limit=6400", "--quiet"]  // 50 steps per rank and epoch
+        let first = try mpirun(["train", config] + limit)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("applied 100 updates"), first.stdout)
+        let second = try mpirun(["train", config, "--resume", "--set", "training.epochs=3"] + limit)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stdout.contains("applied 200 updates"), second.stdout)
+        let checkpoint = try Safetensors.read(from: dir.appendingPathComponent("resumed/checkpoints/latest.safetensors"))
+        XCTAssertEqual(checkpoint.metadata["step"], "150")
+    }
+
     func testAKilledRankEndsTheJobAndLeavesNoSegment() throws {
         let before = cohortSegments()
         let dir = try CLI.temporaryDirectory()
