@@ -74,6 +74,20 @@ final class TrainCLITests: XCTestCase {
         }
     }
 
+    /// With a learning rate too small to change anything, validation accuracy never improves after
+    /// the first epoch, so patience 1 stops the run after epoch 2 of 5.
+    func testEarlyStoppingOnValidationAccuracy() throws {
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let dir = try CLI.temporaryDirectory()
+        let config = try write(CLI.smallConfig(name: "patient", extra: "output: {directory: \(dir.path)}\n"), dir)
+        let r = try CLI.run(["cohort", "train", config, "--set", "optimizer.lr=1e-12", "--set", "training.epochs=5",
+                             "--set", "training.patience=1", "--set", "data.train_limit=640", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("early stopping: no improvement in 1 epochs"), r.stdout)
+        let checkpoint = try Safetensors.read(from: dir.appendingPathComponent("patient/checkpoints/latest.safetensors"))
+        XCTAssertEqual(checkpoint.metadata["epoch"], "2")
+    }
+
     func testEvalReproducesTheRunAndRejectsCorruptCheckpoints() throws {
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed")
         let dir = try CLI.temporaryDirectory()
