@@ -126,11 +126,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var threads: Int = 0
     /// Also evaluate the test set after every epoch (for time-to-accuracy comparisons).
     public var evalTest: Bool = false
+    /// Gradient accumulation: micro-batches of batch_size per optimizer step (synchronised once).
+    public var accumulate: Int = 1
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, batchSize = "batch_size", maxSteps = "max_steps", labelSmoothing = "label_smoothing"
         case clipNorm = "clip_norm", l1, l2, nonFinite = "non_finite", checkpointEvery = "checkpoint_every"
-        case checkpointSteps = "checkpoint_steps", patience, logEvery = "log_every", threads, evalTest = "eval_test"
+        case checkpointSteps = "checkpoint_steps", patience, logEvery = "log_every", threads, evalTest = "eval_test", accumulate
     }
 
     public init() {}
@@ -165,6 +167,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         logEvery = try int(.logEvery, 50, min: 1)
         threads = try int(.threads, 0, min: 0)
         evalTest = try c.decodeIfPresent(Bool.self, forKey: .evalTest) ?? false
+        accumulate = try int(.accumulate, 1, min: 1)
     }
 }
 

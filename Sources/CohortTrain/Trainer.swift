@@ -106,7 +106,10 @@ public final class Trainer {
 
         sampler = try DistributedSampler(count: data.train.count, rank: communicator.rank, worldSize: communicator.size,
                                      seed: config.seed, shuffle: true, dropLast: false)
-        stepsPerEpoch = sampler.samplesPerRank / perRankBatch
+        if t.accumulate > 1 && config.distributed.mode == "hogwild" {
+            throw CohortError.invalid("training.accumulate: gradient accumulation is for sync training; Hogwild applies every batch")
+        }
+        stepsPerEpoch = sampler.samplesPerRank / (perRankBatch * t.accumulate)
         guard stepsPerEpoch > 0 else {
             throw CohortError.invalid("training.batch_size: \(t.batchSize) is larger than the \(data.train.count) training examples")
         }
@@ -162,18 +165,28 @@ public final class Trainer {
         epochs: while state.epoch < t.epochs && state.step < totalSteps {
             let indices = sampler.indices(epoch: state.epoch)
             while state.batchInEpoch < stepsPerEpoch && state.step < totalSteps {
-                let b = state.batchInEpoch
-                // Randomness per (epoch, batch, rank): a resumed run draws exactly what it would have.
-                loader.random = baseRNG.split("augment", UInt64(state.step) << 16 | UInt64(comm.rank))
-                let features = try loader.load(indices[(b * perRankBatch)..<((b + 1) * perRankBatch)])
-                if x == nil || x!.value.storage !== features.storage || x!.shape != features.shape { x = Var(features) }
-                let labels = loader.labels
-                session.context.rng = baseRNG.split("dropout", UInt64(state.step) << 16 | UInt64(comm.rank))
+                let b = state.batchInEpoch, k = t.accumulate
                 session.parameters.zeroGradients()
                 reducer?.prepare()
                 let t0 = TraceRecorder.now()
-                injectFaults(step: state.step + 1, input: x!)
-                let (loss, correct) = try session.forwardBackward(x!, labels: labels)
+                // k micro-batches accumulate into the gradient arena (each loss scaled by 1/k); only
+                // the last one lets the reducer send anything.
+                var loss: Float = 0, correct = 0
+                for micro in 0..<k {
+                    let first = (b * k + micro) * perRankBatch
+                    // Randomness per (step, micro-batch, rank): a resumed run draws exactly what it would have.
+                    let stream = (UInt64(state.step) << 16 | UInt64(comm.rank)) &* 64 &+ UInt64(micro)
+                    loader.random = baseRNG.split("augment", stream)
+                    let features = try loader.load(indices[first..<(first + perRankBatch)])
+                    if x == nil || x!.value.storage !== features.storage || x!.shape != features.shape { x = Var(features) }
+                    session.context.rng = baseRNG.split("dropout", stream)
+                    reducer?.synchronize = micro == k - 1
+                    if micro == 0 { injectFaults(step: state.step + 1, input: x!) }
+                    let r = try session.forwardBackward(x!, labels: loader.labels, scale: 1 / Float(k))
+                    loss += r.loss / Float(k)
+                    correct += r.correct
+                }
+                let labelCount = perRankBatch * k
                 let t1 = TraceRecorder.now()
                 if !loss.isFinite && t.nonFinite == "stop" {
                     // Stop before waiting on the other ranks: this rank's message is the one reported.
@@ -199,7 +212,7 @@ public final class Trainer {
                     }
                     state.skippedSteps += 1
                 } else {
-                    localLoss += Double(loss); localSteps += 1; localCorrect += correct; localCount += labels.count
+                    localLoss += Double(loss); localSteps += 1; localCorrect += correct; localCount += labelCount
                 }
                 state.step += 1
                 state.batchInEpoch += 1

@@ -43,6 +43,10 @@ final class DistributedTrainingTests: XCTestCase {
             ("mpi", ["--set", "distributed.reducer=mpi"]),
             ("overlapped", ["--set", "distributed.reducer=mpi", "--set", "distributed.overlap=true",
                             "--set", "distributed.bucket_mb=0.0625", "--set", "distributed.first_bucket_mb=0.0625"]),
+            // 2 ranks x 2 accumulated micro-batches of 32: synchronised only on the second.
+            ("accumulated", ["--set", "training.batch_size=32", "--set", "training.accumulate=2", "--set", "distributed.reducer=mpi",
+                             "--set", "distributed.overlap=true", "--set", "distributed.bucket_mb=0.0625",
+                             "--set", "distributed.first_bucket_mb=0.0625"]),
         ]
         for (name, extra) in variants {
             let two = try mpirun(2, ["train", try config(dir, name), "--set", "training.batch_size=64"] + common + extra)
@@ -60,7 +64,8 @@ final class DistributedTrainingTests: XCTestCase {
                 let x = try pa.floatTensor(tensor).scalars, y = try pb.floatTensor(tensor).scalars
                 var worst: Float = 0
                 for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-3)) }
-                XCTAssertLessThan(worst, 1e-4, "\(name) \(tensor): worst relative difference \(worst)")
+                // Accumulation adds four partial sums instead of two: more rounding, amplified over 100 steps.
+                XCTAssertLessThan(worst, name == "accumulated" ? 5e-4 : 1e-4, "\(name) \(tensor): worst relative difference \(worst)")
             }
         }
     }
