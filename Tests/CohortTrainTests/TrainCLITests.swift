@@ -38,7 +38,7 @@ final class TrainCLITests: XCTestCase {
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
         let dir = try CLI.temporaryDirectory()
         let extra = "output: {directory: \(dir.path)}\n"
-        let steps = ["--set", "training.max_steps=120", "--set", "training.checkpoint_steps=10", "--quiet"]
+        let steps = ["--set", "training.max_steps=400", "--set", "training.checkpoint_steps=10", "--quiet"]
         let whole = try write(CLI.smallConfig(name: "whole", extra: extra), dir, "whole.yaml")
         let r1 = try CLI.run(["cohort", "train", whole] + steps)
         XCTAssertEqual(r1.status, 0, r1.stderr)
@@ -61,13 +61,13 @@ final class TrainCLITests: XCTestCase {
         p.waitUntilExit()
         let partial = try Safetensors.read(from: latest)
         let killedAt = Int(partial.metadata["step"]!)!
-        XCTAssertLessThan(killedAt, 120, "the run finished before it could be killed")
+        XCTAssertLessThan(killedAt, 400, "the run finished before it could be killed")
         let r2 = try CLI.run(["cohort", "train", killed, "--resume"] + steps)
         XCTAssertEqual(r2.status, 0, r2.stderr)
 
         let a = try Safetensors.read(from: dir.appendingPathComponent("whole/checkpoints/latest.safetensors"))
         let b = try Safetensors.read(from: latest)
-        XCTAssertEqual(b.metadata["step"], "120")
+        XCTAssertEqual(b.metadata["step"], "400")
         for name in a.names {
             let same = try a.floatTensor(name).scalars == b.floatTensor(name).scalars
             XCTAssertTrue(same, "\(name) differs after resuming from step \(killedAt)")
