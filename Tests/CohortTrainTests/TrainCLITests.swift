@@ -88,6 +88,21 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(checkpoint.metadata["epoch"], "2")
     }
 
+    func testNonFiniteLossStopsWithTheStepOrIsSkipped() throws {
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let dir = try CLI.temporaryDirectory()
+        let config = try write(CLI.smallConfig(name: "nan", extra: "output: {directory: \(dir.path)}\n"), dir)
+        let common = ["--set", "training.max_steps=20", "--quiet"]
+        let stop = try CLI.run(["cohort", "train", config] + common, environment: ["COHORT_INJECT_NAN": "0:7"])
+        XCTAssertNotEqual(stop.status, 0)
+        XCTAssertTrue(stop.stderr.hasPrefix("cohort: error: step 7: the loss is nan"), stop.stderr)
+        let skip = try CLI.run(["cohort", "train", config, "--set", "name=nanskip", "--set", "training.non_finite=skip"] + common,
+                               environment: ["COHORT_INJECT_NAN": "0:7"])
+        XCTAssertEqual(skip.status, 0, skip.stderr)
+        let report = try String(contentsOf: dir.appendingPathComponent("nanskip/report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("1 skipped"), report)
+    }
+
     func testEvalReproducesTheRunAndRejectsCorruptCheckpoints() throws {
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed")
         let dir = try CLI.temporaryDirectory()
