@@ -115,29 +115,10 @@ extension Trainer {
         snapshot.buffers.values.pointer.update(from: session.buffers.values.pointer, count: session.buffers.count)
     }
 
-    /// Rank 0 alone: validation on a snapshot, best/latest checkpoints, early stopping.
+    /// Rank 0 alone: validation and test on a snapshot, best/latest checkpoints, early stopping.
     private func hogwildEndOfEpoch(_ snapshot: TrainingSession) throws -> Bool {
         copyShared(into: snapshot)
-        let local = SingleProcessCommunicator()
-        var stop = false
-        if let validator {
-            let v = try validator.evaluate(snapshot, communicator: local)
-            try logger?.evaluation(step: state.step, epoch: state.epoch, split: "validation", result: v)
-            if let i = state.history.indices.last { state.history[i].validationAccuracy = v.accuracy; state.history[i].validationLoss = v.loss }
-            if v.accuracy > state.bestValidationAccuracy {
-                state.bestValidationAccuracy = v.accuracy
-                state.epochsWithoutImprovement = 0
-                try Checkpoint.save(to: folder.bestCheckpoint, session: snapshot, state: state, plan: plan, configYAML: configYAML)
-            } else {
-                state.epochsWithoutImprovement += 1
-            }
-            print(String(format: "epoch %d: validation accuracy %.4f, loss %.4f (snapshot)", state.epoch, v.accuracy, v.loss))
-            stop = config.training.patience > 0 && state.epochsWithoutImprovement >= config.training.patience
-        }
-        if config.training.evalTest {
-            let test = try tester.evaluate(snapshot, communicator: local)
-            try logger?.evaluation(step: state.step, epoch: state.epoch, split: "test", result: test)
-        }
+        let stop = try epochEvaluation(of: snapshot, communicator: SingleProcessCommunicator())
         let every = config.training.checkpointEvery
         if every > 0 && state.epoch % every == 0 {
             try Checkpoint.save(to: folder.latestCheckpoint, session: snapshot, state: state, plan: plan, configYAML: configYAML)

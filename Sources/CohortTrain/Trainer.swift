@@ -109,6 +109,9 @@ public final class Trainer {
         if t.accumulate > 1 && config.distributed.mode == "hogwild" {
             throw CohortError.invalid("training.accumulate: gradient accumulation is for sync training; Hogwild applies every batch")
         }
+        if config.schedule?.name == "plateau" && config.distributed.mode == "hogwild" {
+            throw CohortError.invalid("schedule.name: plateau follows rank 0's validation, which would change only rank 0's rate in Hogwild; use another schedule")
+        }
         stepsPerEpoch = sampler.samplesPerRank / (perRankBatch * t.accumulate)
         guard stepsPerEpoch > 0 else {
             throw CohortError.invalid("training.batch_size: \(t.batchSize) is larger than the \(data.train.count) training examples")
@@ -255,33 +258,38 @@ public final class Trainer {
     /// Validation, plateau schedule, early stopping and the epoch checkpoint. True: stop early.
     private func endOfEpoch() throws -> Bool {
         try averageBuffers()
+        let stop = try epochEvaluation(of: session, communicator: comm)
+        let every = config.training.checkpointEvery
+        if every > 0 && state.epoch % every == 0 { try saveCheckpoint() }
+        return stop
+    }
+
+    /// Validation (plateau schedule, best checkpoint, early stopping) and the optional test pass of
+    /// the end of an epoch, for `model` (the live model, or Hogwild's snapshot). True: stop early.
+    func epochEvaluation(of model: TrainingSession, communicator: Communicator) throws -> Bool {
         var stop = false
         if let validator {
-            let v = try validator.evaluate(session, communicator: comm)
+            let v = try validator.evaluate(model, communicator: communicator)
             try logger?.evaluation(step: state.step, epoch: state.epoch, split: "validation", result: v)
             if let i = state.history.indices.last { state.history[i].validationAccuracy = v.accuracy; state.history[i].validationLoss = v.loss }
             _ = plan.record(metric: v.accuracy)
             if v.accuracy > state.bestValidationAccuracy {
                 state.bestValidationAccuracy = v.accuracy
                 state.epochsWithoutImprovement = 0
-                if isLeader { try Checkpoint.save(to: folder.bestCheckpoint, session: session, state: state, plan: plan, configYAML: configYAML) }
+                if isLeader { try Checkpoint.save(to: folder.bestCheckpoint, session: model, state: state, plan: plan, configYAML: configYAML) }
             } else {
                 state.epochsWithoutImprovement += 1
             }
-            if isLeader {
-                print(String(format: "epoch %d: validation accuracy %.4f, loss %.4f", state.epoch, v.accuracy, v.loss))
-            }
+            if isLeader { print(String(format: "epoch %d: validation accuracy %.4f, loss %.4f", state.epoch, v.accuracy, v.loss)) }
             if config.training.patience > 0 && state.epochsWithoutImprovement >= config.training.patience {
                 if isLeader { print("early stopping: no improvement in \(config.training.patience) epochs") }
                 stop = true
             }
         }
         if config.training.evalTest {
-            let test = try tester.evaluate(session, communicator: comm)
+            let test = try tester.evaluate(model, communicator: communicator)
             try logger?.evaluation(step: state.step, epoch: state.epoch, split: "test", result: test)
         }
-        let every = config.training.checkpointEvery
-        if every > 0 && state.epoch % every == 0 { try saveCheckpoint() }
         return stop
     }
 
