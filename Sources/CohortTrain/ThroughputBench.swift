@@ -87,12 +87,8 @@ public enum ThroughputBench {
         if shared == nil { try comm.broadcast(session.parameters.values.pointer, count: session.parameters.count, root: 0) }
         var reducer: GradientReducer?
         if comm.size > 1 && !hogwild && nodeReducer == nil {
-            let slots = zip(session.parameters.entries, session.parameters.parameters).map {
-                GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
-            }
-            reducer = GradientReducer(slots: slots, gradients: session.parameters.gradients!.pointer, communicator: comm,
-                                      bucketBytes: Int(bucketMB * 1_048_576), firstBucketBytes: min(1 << 20, Int(bucketMB * 1_048_576)))
-            reducer!.overlap = overlap
+            reducer = session.makeReducer(communicator: comm, bucketBytes: Int(bucketMB * 1_048_576),
+                                          firstBucketBytes: min(1 << 20, Int(bucketMB * 1_048_576)), overlap: overlap)
         }
         // Bucket timings: how long each allreduce was in flight, and how much of that was before
         // backward ended (overlapped with computation).

@@ -129,12 +129,9 @@ public final class Trainer {
         killStep = Trainer.injectedFault("COHORT_INJECT_KILL", rank: communicator.rank)
 
         if communicator.size > 1 && shared == nil && nodeReducer == nil {
-            let slots = zip(session.parameters.entries, session.parameters.parameters).map {
-                GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
-            }
-            reducer = GradientReducer(slots: slots, gradients: session.parameters.gradients!.pointer, communicator: communicator,
-                                      bucketBytes: config.distributed.bucketBytes, firstBucketBytes: config.distributed.firstBucketBytes)
-            reducer!.overlap = config.distributed.overlap
+            let d = config.distributed
+            reducer = session.makeReducer(communicator: communicator, bucketBytes: d.bucketBytes, firstBucketBytes: d.firstBucketBytes,
+                                          overlap: d.overlap)
         } else {
             reducer = nil
         }

@@ -1,4 +1,5 @@
 import Cohort
+import CohortDistributed
 import CohortNN
 import CohortOptim
 
@@ -67,6 +68,19 @@ public final class TrainingSession {
         evalTape.reset()
         let ctx = ForwardContext(tape: evalTape, training: false)
         return try model.forward(x, ctx)
+    }
+}
+
+extension TrainingSession {
+    /// A bucketed MPI reducer over this session's gradient arena.
+    public func makeReducer(communicator: Communicator, bucketBytes: Int, firstBucketBytes: Int, overlap: Bool) -> GradientReducer {
+        let slots = zip(parameters.entries, parameters.parameters).map {
+            GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
+        }
+        let reducer = GradientReducer(slots: slots, gradients: parameters.gradients!.pointer, communicator: communicator,
+                                      bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes)
+        reducer.overlap = overlap
+        return reducer
     }
 }
 
