@@ -68,6 +68,9 @@ extension Trainer {
             }
             myUpdates += 1
             localLoss += Double(loss); localSteps += 1; localCorrect += correct; localCount += perRankBatch
+            if rankLog != nil && myUpdates % t.logEvery == 0 {
+                logRank(String(format: "update %d (global %d) rank %d: loss %.5f, %.1f s", myUpdates, claimed + 1, comm.rank, loss, Runtime.now() - started))
+            }
             guard isLeader, let snapshot else { continue }
             state.step = globalStep + 1
             progress.update(step: state.step, epoch: globalStep / stepsPerEpoch + 1, loss: loss, learningRate: lr, logEvery: t.logEvery)

@@ -32,6 +32,25 @@ public final class Trainer {
     /// Spans for `--trace` (nil: not tracing).
     public private(set) var trace: StepTrace?
 
+    /// Per-rank log (`--rank-logs`): every rank appends its own loss and step time to rank-N.log.
+    var rankLog: FileHandle?
+
+    /// Opens `<run folder>/rank-<N>.log` on every rank.
+    public func enableRankLog() throws {
+        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        let url = folder.url.appendingPathComponent("rank-\(comm.rank).log")
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        guard let handle = try? FileHandle(forWritingTo: url) else {
+            throw CohortError.invalid("\(url.path): cannot open the rank log")
+        }
+        handle.seekToEndOfFile()
+        rankLog = handle
+    }
+
+    func logRank(_ line: String) {
+        rankLog?.write(Data((line + "\n").utf8))
+    }
+
     /// Records forward+backward, each bucket's allreduce, the wait and the optimizer per step.
     public func enableTrace() {
         let t = StepTrace(rank: comm.rank)
@@ -218,6 +237,11 @@ public final class Trainer {
                 state.batchInEpoch += 1
                 progress.update(step: state.step, epoch: state.epoch + 1, loss: loss, learningRate: lr, logEvery: t.logEvery)
                 if state.step % t.logEvery == 0 || state.step == totalSteps {
+                    if rankLog != nil {
+                        logRank(String(format: "step %d epoch %d rank %d: loss %.5f (mean of its last %d steps), accuracy %.4f, %.1f s",
+                                       state.step, state.epoch, comm.rank, localLoss / Double(Swift.max(localSteps, 1)), localSteps,
+                                       Double(localCorrect) / Double(Swift.max(localCount, 1)), Runtime.now() - started))
+                    }
                     // Mean over the steps since the last log and over the ranks.
                     var sums = [localLoss, Double(localSteps), Double(localCorrect), Double(localCount)]
                     try comm.allreduce(&sums)

@@ -23,12 +23,16 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress bar or per-step lines.")
     var quiet = false
 
+    @Flag(help: "Every rank also writes its own loss and timing to <run folder>/rank-N.log.")
+    var rankLogs = false
+
     func run() throws {
         let comm = try Runtime.communicator()
         try Runtime.guarded(comm) {
             let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
             let trainer = try Trainer(config: runConfig, configYAML: yaml, communicator: comm, resume: resume, showProgress: !quiet)
             if trace != nil { trainer.enableTrace() }
+            if rankLogs { try trainer.enableRankLog() }
             let test = try trainer.run()
             if let trace, let spans = trainer.trace {
                 // One file per rank (open them together in Perfetto: each rank is its own process track).

@@ -84,9 +84,14 @@ final class DistributedTrainingTests: XCTestCase {
         let dir = try CLI.temporaryDirectory()
         // 1001 examples over 2 ranks: one rank's shard is padded so both take the same number of steps.
         let r = try mpirun(2, ["train", try config(dir, "uneven"), "--set", "data.train_limit=1001", "--set", "training.epochs=2",
-                               "--set", "training.batch_size=50", "--quiet"], timeout: 120)
+                               "--set", "training.batch_size=50", "--set", "training.log_every=5", "--rank-logs", "--quiet"], timeout: 120)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("test accuracy"), r.stdout)
+        // Each rank logged its own steps: 501 samples per rank (one padded) / 50 = 10 steps per epoch.
+        for rank in 0..<2 {
+            let log = try String(contentsOf: dir.appendingPathComponent("uneven/rank-\(rank).log"), encoding: .utf8)
+            XCTAssertTrue(log.contains("step 20 epoch 1 rank \(rank):"), log)  // epochs count from 0 while running
+        }
     }
 
     func testRanksWithDifferentConfigsAreRejected() throws {
