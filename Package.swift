@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
-//   cohort (CLI) -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortFormats -> Cohort -> CBLAS
+//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortFormats -> Cohort -> CBLAS
 // CMPI, CBLAS and CZlib are system-library targets resolved with pkg-config (ompi-c, openblas, zlib).
 let package = Package(
     name: "Cohort",
@@ -37,10 +37,13 @@ let package = Package(
                 dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CAllocationCounter",
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/CohortTrain"),
+        .target(name: "CohortDistill",
+                dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain"],
+                path: "Sources/CohortDistill"),
         .executableTarget(
             name: "cohort",
             dependencies: [
-                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CBLASReference",
+                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CohortDistill", "CBLASReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),
@@ -50,5 +53,6 @@ let package = Package(
         .testTarget(name: "CohortFormatsTests", dependencies: ["CohortFormats"], path: "Tests/CohortFormatsTests"),
         .testTarget(name: "CohortNNTests", dependencies: ["CohortNN"], path: "Tests/CohortNNTests"),
         .testTarget(name: "CohortTrainTests", dependencies: ["CohortTrain"], path: "Tests/CohortTrainTests"),
+        .testTarget(name: "CohortDistillTests", dependencies: ["CohortDistill", "CohortOptim"], path: "Tests/CohortDistillTests"),
     ]
 )

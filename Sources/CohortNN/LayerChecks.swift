@@ -68,6 +68,13 @@ public enum LayerChecks {
         checks.append(GradCheck("klDivergence (T = 3)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
             try t.klDivergence(studentLogits: v[0], teacherProbabilities: teacher, temperature: 3)
         })
+        // Rows 1 and 3 have no label (alpha is 1 there).
+        checks.append(GradCheck("distillationLoss (T = 3, alpha = 0.7)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
+            try t.distillationLoss(studentLogits: v[0], teacherProbabilities: teacher, labels: [2, -1, 4, -1], temperature: 3, alpha: 0.7)
+        })
+        checks.append(GradCheck("distillationLoss (T = 1, alpha = 0.2)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
+            try t.distillationLoss(studentLogits: v[0], teacherProbabilities: teacher, labels: [0, 1, 2, 3], temperature: 1, alpha: 0.2)
+        })
         return checks
     }
 }

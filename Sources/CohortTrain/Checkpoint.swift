@@ -32,19 +32,38 @@ public enum Checkpoint {
     }
 
     /// Model weights and buffers from a checkpoint into `session` (shapes must match the model).
-    static func loadModel(_ file: SafetensorsFile, into parameters: ParameterArena, _ buffers: ParameterArena) throws {
+    public static func loadModel(_ file: SafetensorsFile, into parameters: ParameterArena, _ buffers: ParameterArena) throws {
         for arena in [parameters, buffers] {
             for (e, p) in zip(arena.entries, arena.parameters) {
                 guard file.tensors[e.path] != nil else {
                     throw CohortError.invalid("\(file.source): no tensor '\(e.path)' (the checkpoint is not of this model)")
                 }
-                let t = try file.floatTensor(e.path)
-                guard t.shape == e.shape else {
-                    throw CohortError.invalid("\(file.source): '\(e.path)' has shape \(shapeString(t.shape)) but the model's is \(shapeString(e.shape))")
+                let stored = try file.tensor(e.path)
+                guard stored.shape == e.shape else {
+                    throw CohortError.invalid("\(file.source): '\(e.path)' has shape \(shapeString(stored.shape)) but the model's is \(shapeString(e.shape))")
                 }
-                try p.value.assign(t)
+                if stored.dtype == .i8 {
+                    try dequantize(file, e, into: p.value)
+                } else {
+                    try p.value.assign(try file.floatTensor(e.path))
+                }
             }
         }
+    }
+
+    /// An int8 weight (`cohort distill`'s quantised students): values q [out, ...] and per-output-channel
+    /// scales "<path>.scale" [out]; the model computes with q * scale.
+    static func dequantize(_ file: SafetensorsFile, _ e: ParameterArena.Entry, into out: Tensor) throws {
+        let rows = e.shape.first ?? 1, columns = e.count / max(rows, 1)
+        guard let scaleTensor = file.tensors[e.path + ".scale"], scaleTensor.dtype == .f32, scaleTensor.shape == [rows] else {
+            throw CohortError.invalid("\(file.source): int8 tensor '\(e.path)' needs F32 scales '\(e.path).scale' of shape [\(rows)]")
+        }
+        let values: [Int8] = try file.tensor(e.path).values()
+        let scales: [Float] = try scaleTensor.values()
+        guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw CohortError.invalid("\(file.source): '\(e.path).scale' holds a scale that is not a positive number")
+        }
+        Int8Quantization.dequantize(values, scales: scales, rows: rows, columns: columns, into: out.pointer)
     }
 
     /// Reads the checkpoint on rank 0 and broadcasts it, so ranks need not share a file system.

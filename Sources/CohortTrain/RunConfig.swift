@@ -14,8 +14,10 @@ public struct RunConfig: Codable, Sendable {
     public var training: TrainingConfig
     public var output: OutputConfig
     public var distributed: DistributedConfig
+    /// Only for `cohort distill`: the teachers, the transfer set, pruning and quantisation.
+    public var distill: DistillConfig?
 
-    enum CodingKeys: String, CodingKey { case name, seed, data, model, optimizer, schedule, training, output, distributed }
+    enum CodingKeys: String, CodingKey { case name, seed, data, model, optimizer, schedule, training, output, distributed, distill }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
@@ -29,6 +31,7 @@ public struct RunConfig: Codable, Sendable {
         training = try c.decodeIfPresent(TrainingConfig.self, forKey: .training) ?? TrainingConfig()
         output = try c.decodeIfPresent(OutputConfig.self, forKey: .output) ?? OutputConfig()
         distributed = try c.decodeIfPresent(DistributedConfig.self, forKey: .distributed) ?? DistributedConfig()
+        distill = try c.decodeIfPresent(DistillConfig.self, forKey: .distill)
         if !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) || name.isEmpty {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "use letters, digits, '-', '_' and '.' only, got '\(name)'")
         }

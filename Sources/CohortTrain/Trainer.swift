@@ -24,8 +24,8 @@ public final class Trainer {
     var plan: LearningRatePlan
     let reducer: GradientReducer?
     let perRankBatch: Int
-    let stepsPerEpoch: Int
-    let totalSteps: Int
+    public let stepsPerEpoch: Int
+    public let totalSteps: Int
     var state = TrainState()
     var logger: RunLogger?
     let progress: Progress
@@ -80,7 +80,17 @@ public final class Trainer {
         if killStep == step { kill(getpid(), SIGKILL) }
     }
 
-    public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true) throws {
+    /// Distillation (`cohort distill`): the transfer set and the teacher's soft targets.
+    let distillation: DistillationSetup?
+    /// Labels of the current batch with -1 where a transfer example has none (reused).
+    var distillLabels: [Int32] = []
+    /// Called after every applied update (pruning holds masked weights at zero here).
+    public var afterUpdate: (() -> Void)?
+
+    /// `data`: the splits when the caller has loaded them already (else they are loaded from the config).
+    public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true,
+                data preloaded: DataSplits? = nil, distillation: DistillationSetup? = nil) throws {
+        self.distillation = distillation
         self.config = config
         self.configYAML = configYAML
         comm = communicator
@@ -91,7 +101,8 @@ public final class Trainer {
         // batch_size is per rank (as in PyTorch DDP and Horovod): N ranks train with an N-times larger batch.
         perRankBatch = t.batchSize
 
-        data = try DataSplits.load(config.data, seed: config.seed)
+        data = try preloaded ?? DataSplits.load(config.data, seed: config.seed)
+        let trainSet = distillation?.transfer ?? data.train
         let model = try config.model.build(inputShape: data.train.sampleShape)
         let outShape = try model.outputShape(for: [1] + data.train.sampleShape)
         guard outShape == [1, data.train.classCount] else {
@@ -123,7 +134,7 @@ public final class Trainer {
         session.clipNorm = t.clipNorm
         session.l1 = t.l1; session.l2 = t.l2
 
-        sampler = try DistributedSampler(count: data.train.count, rank: communicator.rank, worldSize: communicator.size,
+        sampler = try DistributedSampler(count: trainSet.count, rank: communicator.rank, worldSize: communicator.size,
                                      seed: config.seed, shuffle: true, dropLast: false)
         if t.accumulate > 1 && config.distributed.mode == "hogwild" {
             throw CohortError.invalid("training.accumulate: gradient accumulation is for sync training; Hogwild applies every batch")
@@ -133,10 +144,10 @@ public final class Trainer {
         }
         stepsPerEpoch = sampler.samplesPerRank / (perRankBatch * t.accumulate)
         guard stepsPerEpoch > 0 else {
-            throw CohortError.invalid("training.batch_size: \(t.batchSize) is larger than the \(data.train.count) training examples")
+            throw CohortError.invalid("training.batch_size: \(t.batchSize) is larger than the \(trainSet.count) training examples")
         }
         totalSteps = t.maxSteps > 0 ? min(t.maxSteps, stepsPerEpoch * t.epochs) : stepsPerEpoch * t.epochs
-        loader = try BatchLoader(dataset: data.train, batchSize: perRankBatch, normalization: data.normalization, augmentation: data.augmentation)
+        loader = try BatchLoader(dataset: trainSet, batchSize: perRankBatch, normalization: data.normalization, augmentation: data.augmentation)
         let splits = data
         validator = try splits.validation.map { try Evaluator(dataset: $0, batchSize: 500, normalization: splits.normalization) }
         tester = try Evaluator(dataset: splits.test, batchSize: 500, normalization: splits.normalization)
@@ -196,12 +207,22 @@ public final class Trainer {
                     // Randomness per (step, micro-batch, rank): a resumed run draws exactly what it would have.
                     let stream = (UInt64(state.step) << 16 | UInt64(comm.rank)) &* 64 &+ UInt64(micro)
                     loader.random = baseRNG.split("augment", stream)
-                    let features = try loader.load(indices[first..<(first + perRankBatch)])
+                    let positions = indices[first..<(first + perRankBatch)]
+                    let features = try loader.load(positions)
                     if x == nil || x!.value.storage !== features.storage || x!.shape != features.shape { x = Var(features) }
                     session.context.rng = baseRNG.split("dropout", stream)
                     reducer?.synchronize = micro == k - 1
                     if micro == 0 { injectFaults(step: state.step + 1, input: x!) }
-                    let r = try session.forwardBackward(x!, labels: loader.labels, scale: 1 / Float(k))
+                    let r: (loss: Float, correct: Int)
+                    if let d = distillation {
+                        let soft = try d.teacher.probabilities(positions: positions, features: features)
+                        distillLabels = loader.labels
+                        for (j, p) in positions.enumerated() where !d.labeled[p] { distillLabels[j] = -1 }
+                        r = try session.forwardBackwardDistilled(x!, labels: distillLabels, teacher: soft, temperature: d.temperature,
+                                                                 alpha: d.alpha, scale: 1 / Float(k))
+                    } else {
+                        r = try session.forwardBackward(x!, labels: loader.labels, scale: 1 / Float(k))
+                    }
                     loss += r.loss / Float(k)
                     correct += r.correct
                 }
@@ -231,6 +252,7 @@ public final class Trainer {
                     }
                     state.skippedSteps += 1
                 } else {
+                    afterUpdate?()
                     localLoss += Double(loss); localSteps += 1; localCorrect += correct; localCount += labelCount
                 }
                 state.step += 1

@@ -50,6 +50,21 @@ public final class TrainingSession {
         return (loss.value.item / scale, Metrics.correct(logits.value, labels))
     }
 
+    /// Forward and backward of the distillation loss (`Tape.distillationLoss`) on one batch;
+    /// `labels` holds -1 where an example has none. Returns the loss and the examples whose
+    /// prediction matches their label.
+    public func forwardBackwardDistilled(_ x: Var, labels: [Int32], teacher: Tensor, temperature: Float, alpha: Float,
+                                         scale: Float = 1) throws -> (loss: Float, correct: Int) {
+        tape.reset()
+        context.training = true
+        let logits = try model.forward(x, context)
+        var loss = try tape.distillationLoss(studentLogits: logits, teacherProbabilities: teacher, labels: labels,
+                                             temperature: temperature, alpha: alpha)
+        if scale != 1 { loss = tape.affine(loss, scale: scale) }
+        try tape.backward(loss)
+        return (loss.value.item / scale, Metrics.correct(logits.value, labels))
+    }
+
     /// Applies penalties, checks for NaN/Inf, clips, and updates with `learningRate`.
     public func update(learningRate: Float, loss: Float) -> (finite: Bool, norm: Float, penalty: Float) {
         let g = parameters.gradients!.pointer, p = parameters.values.pointer, n = parameters.count

@@ -30,6 +30,9 @@ struct TrainCommand: ParsableCommand {
         let comm = try Runtime.communicator()
         try Runtime.guarded(comm) {
             let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
+            if runConfig.distill != nil {
+                throw CohortError.invalid("\(config): has a distill section; run it with cohort distill")
+            }
             let trainer = try Trainer(config: runConfig, configYAML: yaml, communicator: comm, resume: resume, showProgress: !quiet)
             if trace != nil { trainer.enableTrace() }
             if rankLogs { try trainer.enableRankLog() }

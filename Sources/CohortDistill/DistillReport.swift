@@ -1,0 +1,102 @@
+import CohortFormats
+import Foundation
+
+/// What distillation and compression kept and lost: one row per model, and the share of the
+/// teacher-student gap in test errors that distillation closed (needs `--baseline`).
+public struct DistillReport: Encodable {
+    public struct Row: Encodable {
+        public let name: String
+        /// teacher, ensemble, scratch, distilled, int8, pruned, pruned-int8
+        public let role: String
+        public let accuracy: Double
+        public let errors: Int
+        public let parameters: Int
+        public let nonzero: Int
+        /// Size of the model-only safetensors file.
+        public let bytes: Int
+        /// Bytes of the Linear/Conv weights as stored.
+        public let weightBytes: Int
+        public let samplesPerSecond: Double
+        public let file: String?
+    }
+
+    public let name: String
+    public let temperature: Float
+    public let alpha: Float
+    public let transferSet: String
+    public let multiplier: Int
+    public let transferExamples: Int
+    public let studentSteps: Int
+    public let ranks: Int
+    public let seconds: Double
+    public let rows: [Row]
+
+    public func row(_ role: String) -> Row? { rows.first { $0.role == role } }
+
+    /// The teacher the student is compared with: the ensemble when there is one.
+    public var teacher: Row? { row("ensemble") ?? row("teacher") }
+
+    /// (scratch errors - distilled errors) / (scratch errors - teacher errors).
+    public var gapClosed: Double? {
+        guard let t = teacher, let s = row("scratch"), let d = row("distilled"), s.errors != t.errors else { return nil }
+        return Double(s.errors - d.errors) / Double(s.errors - t.errors)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, temperature, alpha, transferSet, multiplier, transferExamples, studentSteps, ranks, seconds, rows, gapClosed
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(temperature, forKey: .temperature)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encode(transferSet, forKey: .transferSet)
+        try c.encode(multiplier, forKey: .multiplier)
+        try c.encode(transferExamples, forKey: .transferExamples)
+        try c.encode(studentSteps, forKey: .studentSteps)
+        try c.encode(ranks, forKey: .ranks)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(rows, forKey: .rows)
+        try c.encodeIfPresent(gapClosed, forKey: .gapClosed)
+    }
+
+    /// The table of report.md (also printed at the end of `cohort distill`).
+    public var table: String {
+        let reference = row("distilled")
+        var md = "| model | test accuracy | errors | parameters (non-zero) | file bytes | weight bytes | inference samples/s |\n"
+        md += "|---|---:|---:|---:|---:|---:|---:|\n"
+        for r in rows {
+            var accuracy = String(format: "%.2f%%", r.accuracy * 100)
+            if let reference, ["int8", "pruned", "pruned-int8"].contains(r.role) {
+                accuracy += String(format: " (%+.2f)", (r.accuracy - reference.accuracy) * 100)
+            }
+            let nz = r.nonzero == r.parameters ? "\(r.parameters)" : "\(r.parameters) (\(r.nonzero))"
+            md += "| \(r.name) | \(accuracy) | \(r.errors) | \(nz) | \(r.bytes) | \(r.weightBytes) | \(String(format: "%.0f", r.samplesPerSecond)) |\n"
+        }
+        return md
+    }
+
+    public var markdown: String {
+        var md = "# \(name): distillation and compression\n\n"
+        md += String(format: "Transfer set **%@** x%d (%d examples), T = %g, alpha = %g, %d student steps on %d rank(s), %.0f s in all.\n\n",
+                     transferSet, multiplier, transferExamples, Double(temperature), Double(alpha), studentSteps, ranks, seconds)
+        md += table + "\n"
+        if let g = gapClosed, let t = teacher, let s = row("scratch"), let d = row("distilled") {
+            md += String(format: "Distillation closed **%.1f%%** of the test-error gap between the scratch student (%d errors) and the teacher (%d): the distilled student makes %d.\n",
+                         g * 100, s.errors, t.errors, d.errors)
+        } else {
+            md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
+        }
+        md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Quantised models are "
+        md += "dequantised when loaded and computed in float32; pruned ones are stored dense with their masks, so their speed is the dense model's.\n"
+        return md
+    }
+
+    public func write(to folder: URL) throws {
+        try AtomicFile.write(Data(markdown.utf8), to: folder.appendingPathComponent("report.md"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent("report.json"))
+    }
+}

@@ -1,0 +1,120 @@
+import CohortNN
+
+/// The `distill:` section of a config (`cohort distill`): who teaches, with what loss, on which
+/// transfer set, and how the student is compressed afterwards.
+public struct DistillConfig: Codable, Sendable, Equatable {
+    /// Teacher checkpoints written by `cohort train`; several form an ensemble whose soft targets
+    /// are averaged in probability space.
+    public var teachers: [String] = []
+    /// Softmax temperature T of the soft targets and of the student's soft term.
+    public var temperature: Float = 4
+    /// Weight of the soft term (times T^2); 1 - alpha goes to cross-entropy on the labels.
+    public var alpha: Float = 0.9
+    public var transfer = TransferConfig()
+    public var prune: PruneConfig?
+    /// Post-training int8 quantisation (per output channel) of the final student's Linear/Conv weights.
+    public var quantize: Bool = true
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case teachers, temperature, alpha, transfer, prune, quantize }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        teachers = try c.decode([String].self, forKey: .teachers)
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? temperature
+        alpha = try c.decodeIfPresent(Float.self, forKey: .alpha) ?? alpha
+        transfer = try c.decodeIfPresent(TransferConfig.self, forKey: .transfer) ?? transfer
+        prune = try c.decodeIfPresent(PruneConfig.self, forKey: .prune)
+        quantize = try c.decodeIfPresent(Bool.self, forKey: .quantize) ?? true
+        if teachers.isEmpty { throw DecodingError.dataCorruptedError(forKey: .teachers, in: c, debugDescription: "list at least one teacher checkpoint") }
+        if !(temperature > 0 && temperature.isFinite) {
+            throw DecodingError.dataCorruptedError(forKey: .temperature, in: c, debugDescription: "must be positive, got \(temperature)")
+        }
+        if !(alpha >= 0 && alpha <= 1) { throw DecodingError.dataCorruptedError(forKey: .alpha, in: c, debugDescription: "must be in [0, 1], got \(alpha)") }
+    }
+}
+
+/// The examples the student learns the teacher's outputs on.
+///   train:     the training set;
+///   augmented: the training set plus (multiplier - 1) copies with random shifts, flips and pixel noise;
+///   munge:     the training set plus (multiplier - 1) MUNGE copies (Bucilua et al. 2006), unlabelled;
+///   unlabeled: like augmented, but no example keeps its label (alpha = 1 everywhere).
+/// Every transfer set is drawn once, from the run's seed, so the teacher's outputs can be cached.
+public struct TransferConfig: Codable, Sendable, Equatable {
+    public var set: String = "train"
+    /// Size of the transfer set in training sets (an integer >= 1).
+    public var multiplier: Int = 1
+    /// Augmented copies: shifts of up to `shift` pixels, mirror with probability `flip`, Gaussian
+    /// noise of `noise` (in [0, 1] pixel units).
+    public var shift: Int = 2
+    public var flip: Float = 0
+    public var noise: Float = 0
+    /// MUNGE: each pixel is swapped with the nearest neighbour's with probability p, resampled
+    /// from a normal of standard deviation |a - b| / s around the neighbour's value.
+    public var mungeP: Float = 0.5
+    public var mungeS: Float = 2
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case set, multiplier, shift, flip, noise, mungeP = "munge_p", mungeS = "munge_s" }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        set = try c.decodeIfPresent(String.self, forKey: .set) ?? set
+        multiplier = try c.decodeIfPresent(Int.self, forKey: .multiplier) ?? multiplier
+        shift = try c.decodeIfPresent(Int.self, forKey: .shift) ?? shift
+        flip = try c.decodeIfPresent(Float.self, forKey: .flip) ?? flip
+        noise = try c.decodeIfPresent(Float.self, forKey: .noise) ?? noise
+        mungeP = try c.decodeIfPresent(Float.self, forKey: .mungeP) ?? mungeP
+        mungeS = try c.decodeIfPresent(Float.self, forKey: .mungeS) ?? mungeS
+        if !["train", "augmented", "munge", "unlabeled"].contains(set) {
+            throw DecodingError.dataCorruptedError(forKey: .set, in: c, debugDescription: "must be train, augmented, munge or unlabeled, got '\(set)'")
+        }
+        if multiplier < 1 { throw DecodingError.dataCorruptedError(forKey: .multiplier, in: c, debugDescription: "must be at least 1, got \(multiplier)") }
+        if set == "train" && multiplier != 1 {
+            throw DecodingError.dataCorruptedError(forKey: .multiplier, in: c, debugDescription: "the 'train' transfer set is the training set once; use 'augmented' or 'munge' for more")
+        }
+        if shift < 0 { throw DecodingError.dataCorruptedError(forKey: .shift, in: c, debugDescription: "must be non-negative, got \(shift)") }
+        if !(flip >= 0 && flip <= 1) { throw DecodingError.dataCorruptedError(forKey: .flip, in: c, debugDescription: "must be in [0, 1], got \(flip)") }
+        if !(noise >= 0 && noise.isFinite) { throw DecodingError.dataCorruptedError(forKey: .noise, in: c, debugDescription: "must be non-negative, got \(noise)") }
+        if !(mungeP >= 0 && mungeP <= 1) { throw DecodingError.dataCorruptedError(forKey: .mungeP, in: c, debugDescription: "must be in [0, 1], got \(mungeP)") }
+        if !(mungeS > 0 && mungeS.isFinite) { throw DecodingError.dataCorruptedError(forKey: .mungeS, in: c, debugDescription: "must be positive, got \(mungeS)") }
+    }
+}
+
+/// Magnitude pruning of Linear/Conv weights (not biases) to `sparsity`, in `rounds` equal steps of
+/// the cubic schedule of Zhu & Gupta (2017), each followed by `finetune_steps` of distillation with
+/// the pruned weights held at zero.
+public struct PruneConfig: Codable, Sendable, Equatable {
+    public var sparsity: Float = 0.8
+    /// "global": one threshold over all weights; "layer": every layer pruned to `sparsity`.
+    public var scope: String = "global"
+    public var rounds: Int = 4
+    public var finetuneSteps: Int = 500
+    /// Learning rate while fine-tuning (constant).
+    public var lr: Float = 0.01
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case sparsity, scope, rounds, finetuneSteps = "finetune_steps", lr }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sparsity = try c.decodeIfPresent(Float.self, forKey: .sparsity) ?? sparsity
+        scope = try c.decodeIfPresent(String.self, forKey: .scope) ?? scope
+        rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? rounds
+        finetuneSteps = try c.decodeIfPresent(Int.self, forKey: .finetuneSteps) ?? finetuneSteps
+        lr = try c.decodeIfPresent(Float.self, forKey: .lr) ?? lr
+        if !(sparsity >= 0 && sparsity < 1) { throw DecodingError.dataCorruptedError(forKey: .sparsity, in: c, debugDescription: "must be in [0, 1), got \(sparsity)") }
+        if !["global", "layer"].contains(scope) {
+            throw DecodingError.dataCorruptedError(forKey: .scope, in: c, debugDescription: "must be 'global' or 'layer', got '\(scope)'")
+        }
+        if rounds < 1 { throw DecodingError.dataCorruptedError(forKey: .rounds, in: c, debugDescription: "must be at least 1, got \(rounds)") }
+        if finetuneSteps < 0 { throw DecodingError.dataCorruptedError(forKey: .finetuneSteps, in: c, debugDescription: "must be non-negative, got \(finetuneSteps)") }
+        if !(lr > 0 && lr.isFinite) { throw DecodingError.dataCorruptedError(forKey: .lr, in: c, debugDescription: "must be positive, got \(lr)") }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Cohort
+import CohortDistill
+import CohortTrain
+import Foundation
+
+struct DistillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Distil a teacher checkpoint (or an ensemble) into a small student, prune and quantise it, and report what was kept.")
+
+    @Argument(help: "The distillation config (YAML).")
+    var config: String = "configs/distill-fashion.yaml"
+
+    @Option(name: .customLong("set"), help: "Override a config key: --set distill.temperature=8 (repeatable).")
+    var overrides: [String] = []
+
+    @Flag(help: "Also train the student from scratch with the same steps and augmentation, to measure the share of the gap closed.")
+    var baseline = false
+
+    @Flag(help: "No progress bar or per-step lines.")
+    var quiet = false
+
+    func run() throws {
+        let comm = try Runtime.communicator()
+        try Runtime.guarded(comm) {
+            let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
+            let run = try DistillationRun(config: runConfig, configYAML: yaml, communicator: comm, baseline: baseline, showProgress: !quiet)
+            let report = try run.run()
+            if comm.rank == 0 {
+                print("")
+                print(report.markdown)
+                print("report: \(runConfig.output.directory)/\(runConfig.name)/report.md")
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import XCTest
+import Cohort
+import CohortFormats
+import CohortNN
+import CohortOptim
+import CohortTrain
+@testable import CohortDistill
+
+final class CompressionTests: XCTestCase {
+    func testInt8RoundTripIsWithinHalfAScalePerChannel() {
+        var r = RandomStream(seed: 1)
+        let rows = 7, cols = 33
+        let w = Tensor(zeros: [rows, cols])
+        for i in 0..<w.count { w.pointer[i] = r.normal() * Float(1 + i / cols) }  // rows of different ranges
+        for j in 0..<cols { w.pointer[3 * cols + j] = 0 }  // an all-zero row
+        w.pointer[5] = 0
+        let (q, scales) = Int8Quantization.quantize(w.pointer, rows: rows, columns: cols)
+        let back = Tensor(zeros: [rows, cols])
+        Int8Quantization.dequantize(q, scales: scales, rows: rows, columns: cols, into: back.pointer)
+        for rIndex in 0..<rows {
+            var largest: Float = 0
+            for j in 0..<cols { largest = max(largest, abs(w.pointer[rIndex * cols + j])) }
+            if largest > 0 { XCTAssertEqual(scales[rIndex], largest / 127, accuracy: 1e-7 * largest) }
+            for j in 0..<cols {
+                let i = rIndex * cols + j
+                XCTAssertLessThanOrEqual(abs(back.pointer[i] - w.pointer[i]), scales[rIndex] / 2 * 1.0001, "row \(rIndex) col \(j)")
+            }
+            // The largest magnitude of each row is exactly +-127 steps: the full int8 range is used.
+            if largest > 0 { XCTAssertEqual(q[rIndex * cols..<(rIndex + 1) * cols].map { abs(Int($0)) }.max(), 127) }
+        }
+        XCTAssertEqual(back.pointer[5], 0)
+        XCTAssertTrue((0..<cols).allSatisfy { back.pointer[3 * cols + $0] == 0 })
+    }
+
+    func session() throws -> TrainingSession {
+        let model = Sequential([Flatten(), Linear(12, 8), Activation(.relu), Linear(8, 3)])
+        _ = try model.outputShape(for: [1, 3, 4])
+        let optimizer = try OptimizerConfigShim.sgd(ParameterArena.layoutCount(model.namedParameters()))
+        let s = TrainingSession(model: model, optimizer: optimizer, seed: 1)
+        s.parameters.initialize(rng: RandomStream(seed: 9))
+        for e in s.parameters.entries where !e.decays {  // non-zero biases, to see they are kept
+            for i in 0..<e.count { s.parameters.values.pointer[e.offset + i] = 0.1 * Float(i + 1) }
+        }
+        return s
+    }
+
+    func testQuantisedExportLoadsBackWithinTheBound() throws {
+        let s = try session()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-q-\(UUID().uuidString).safetensors")
+        let written = try ModelExport.save(s, configYAML: "x", to: dir, quantize: true)
+        let file = try Safetensors.read(from: dir)
+        XCTAssertEqual(file.tensors["1.weight"]?.dtype, .i8)
+        XCTAssertEqual(file.tensors["1.weight.scale"]?.shape, [8])
+        XCTAssertEqual(file.tensors["1.bias"]?.dtype, .f32)
+        XCTAssertEqual(written.weightBytes, 12 * 8 + 8 * 3 + 4 * (8 + 3))
+        let copy = try session()
+        copy.parameters.values.zero()
+        try Checkpoint.loadModel(file, into: copy.parameters, copy.buffers)
+        for e in s.parameters.entries {
+            let scales: [Float]? = e.decays ? try file.tensor(e.path + ".scale").values() : nil
+            for i in 0..<e.count {
+                let a = s.parameters.values.pointer[e.offset + i], b = copy.parameters.values.pointer[e.offset + i]
+                if let scales { XCTAssertLessThanOrEqual(abs(a - b), scales[i / (e.count / e.shape[0])] / 2 * 1.0001) }
+                else { XCTAssertEqual(a, b) }
+            }
+        }
+        // Scales missing or not positive: one line naming the file and the tensor.
+        var tensors = file.tensors
+        tensors["1.weight.scale"] = nil
+        let broken = dir.deletingPathExtension().appendingPathExtension("broken.safetensors")
+        try Safetensors.write(tensors, metadata: file.metadata, to: broken)
+        XCTAssertThrowsError(try Checkpoint.loadModel(try Safetensors.read(from: broken), into: copy.parameters, copy.buffers)) {
+            XCTAssertTrue("\($0)".contains("1.weight.scale"), "\($0)")
+        }
+    }
+
+    func testGlobalPruningRemovesTheSmallestWeightsAndKeepsThemPruned() throws {
+        let s = try session()
+        let pruner = MagnitudePruner(arena: s.parameters)
+        XCTAssertEqual(pruner.prunableCount, 12 * 8 + 8 * 3)
+        let magnitudes = pruner.weights.flatMap { e in (0..<e.count).map { abs(s.parameters.values.pointer[e.offset + $0]) } }.sorted()
+        pruner.prune(to: 0.5, global: true)
+        XCTAssertEqual(pruner.sparsity, 0.5, accuracy: 1e-9)
+        let threshold = magnitudes[magnitudes.count / 2 - 1]
+        for e in pruner.weights {
+            for i in 0..<e.count {
+                let v = s.parameters.values.pointer[e.offset + i]
+                if v != 0 { XCTAssertGreaterThanOrEqual(abs(v), threshold) }
+            }
+        }
+        // Biases are never pruned.
+        for e in s.parameters.entries where !e.decays { XCTAssertNotEqual(s.parameters.values.pointer[e.offset], 0) }
+        // An update moves pruned weights; apply() zeroes them again, and the next round only adds to the mask.
+        let before = pruner.masks
+        for i in 0..<s.parameters.count { s.parameters.values.pointer[i] += 0.5 }
+        pruner.apply()
+        pruner.prune(to: 0.75, global: true)
+        XCTAssertEqual(pruner.sparsity, 0.75, accuracy: 0.01)
+        for (a, b) in zip(before, pruner.masks) { for (x, y) in zip(a, b) where x == 0 { XCTAssertEqual(y, 0) } }
+    }
+
+    func testLayerScopePrunesEveryLayerToTheTarget() throws {
+        let s = try session()
+        let pruner = MagnitudePruner(arena: s.parameters)
+        pruner.prune(to: 0.8, global: false)
+        for (e, mask) in zip(pruner.weights, pruner.masks) {
+            let zeros = mask.filter { $0 == 0 }.count
+            XCTAssertEqual(zeros, Int(0.8 * Double(e.count)), e.path)
+        }
+    }
+
+    func testCubicScheduleEndsAtTheTarget() {
+        XCTAssertEqual(MagnitudePruner.sparsity(round: 4, of: 4, final: 0.8), 0.8, accuracy: 1e-6)
+        XCTAssertEqual(MagnitudePruner.sparsity(round: 1, of: 4, final: 0.8), 0.8 * (1 - 0.421875), accuracy: 1e-6)
+        let steps = (1...4).map { MagnitudePruner.sparsity(round: $0, of: 4, final: 0.8) }
+        XCTAssertEqual(steps, steps.sorted())
+    }
+}
+
+/// A plain SGD optimizer for sessions that only hold weights.
+enum OptimizerConfigShim {
+    static func sgd(_ count: Int) throws -> Optimizer {
+        try OptimizerConfig(name: "sgd").makeOptimizer(parameterCount: count)
+    }
+}

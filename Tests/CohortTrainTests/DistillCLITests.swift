@@ -1,0 +1,154 @@
+import XCTest
+import Cohort
+import CohortFormats
+@testable import CohortTrain
+
+/// `cohort distill` end to end: a small teacher, MUNGE transfer set, scratch baseline, pruning,
+/// int8 that `cohort eval` reads, two ranks, and teachers that must be rejected before training.
+final class DistillCLITests: XCTestCase {
+    override func setUpWithError() throws {
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
+    }
+
+    /// Trains the small teacher once per test (about a second).
+    func teacher(_ dir: URL) throws -> String {
+        let url = dir.appendingPathComponent("teacher.yaml")
+        try CLI.smallConfig(name: "teacher", extra: "output: {directory: \(dir.path)}\n").write(to: url, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["cohort", "train", url.path, "--set", "data.train_limit=6000", "--set", "training.epochs=2", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return dir.appendingPathComponent("teacher/checkpoints/latest.safetensors").path
+    }
+
+    func distillConfig(_ dir: URL, teachers: [String], name: String = "distill") throws -> String {
+        let text = """
+        name: \(name)
+        seed: 4
+        data: {validation: 1000, train_limit: 3000}
+        model:
+          layers:
+            - {type: flatten}
+            - {type: linear, out: 16}
+            - {type: relu}
+            - {type: linear, out: 10}
+        optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
+        schedule: {name: cosine, t_max: 2, unit: epochs}
+        training: {epochs: 2, batch_size: 64, log_every: 20}
+        output: {directory: \(dir.path)}
+        distill:
+          teachers: [\(teachers.joined(separator: ", "))]
+          temperature: 4
+          alpha: 0.8
+          transfer: {set: munge, multiplier: 2, munge_p: 0.5, munge_s: 2}
+          prune: {sparsity: 0.8, rounds: 2, finetune_steps: 20, lr: 0.01}
+          quantize: true
+        """
+        let url = dir.appendingPathComponent("\(name).yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func report(_ dir: URL, _ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: dir.appendingPathComponent("\(name)/report.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    func testDistillBaselinePruneQuantiseAndEvalTheInt8File() throws {
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        let config = try distillConfig(dir, teachers: [t, t])
+        let r = try CLI.run(["cohort", "distill", config, "--baseline", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("closed"), r.stdout)
+        let json = try report(dir, "distill")
+        let rows = json["rows"] as! [[String: Any]]
+        XCTAssertEqual(rows.map { $0["role"] as! String }, ["teacher", "teacher", "ensemble", "scratch", "distilled", "int8", "pruned", "pruned-int8"])
+        XCTAssertNotNil(json["gapClosed"] as? Double)
+        // Both students took the same number of steps: the transfer set is twice the training set.
+        XCTAssertEqual(json["studentSteps"] as? Int, 2 * (6000 / 64))
+        let scratchSteps = try String(contentsOf: dir.appendingPathComponent("distill/scratch/metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .compactMap { $0["step"] as? Int }.max()
+        XCTAssertEqual(scratchSteps, json["studentSteps"] as? Int)
+
+        let int8Row = rows.first { $0["role"] as? String == "int8" }!, floatRow = rows.first { $0["role"] as? String == "distilled" }!
+        XCTAssertLessThan(Double(int8Row["weightBytes"] as! Int) * 3.9, Double(floatRow["weightBytes"] as! Int))
+        // cohort eval runs the int8 file and finds the accuracy the report gives it.
+        let int8File = dir.appendingPathComponent("distill/models/student-int8.safetensors").path
+        let e = try CLI.run(["cohort", "eval", int8File])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains(String(format: "test accuracy %.4f", int8Row["accuracy"] as! Double)), "\(e.stdout) vs \(int8Row)")
+        let q = try Safetensors.read(from: URL(fileURLWithPath: int8File))
+        XCTAssertEqual(q.tensors["1.weight"]?.dtype, .i8)
+
+        // The pruned file keeps its masks, and 80% of the weights are zero.
+        let pruned = try Safetensors.read(from: dir.appendingPathComponent("distill/models/student-pruned.safetensors"))
+        let mask: [UInt8] = try pruned.tensor("mask.1.weight").values()
+        let w1 = try pruned.floatTensor("1.weight"), w3 = try pruned.floatTensor("3.weight")
+        let zeros = (w1.scalars + w3.scalars).filter { $0 == 0 }.count
+        XCTAssertEqual(Double(zeros) / Double(w1.count + w3.count), 0.8, accuracy: 0.001)
+        for (m, v) in zip(mask, w1.scalars) where m == 0 { XCTAssertEqual(v, 0) }
+    }
+
+    /// Every bad teacher stops the run before training, with one line naming the file and the reason.
+    func testBadTeachersAreRejectedBeforeTraining() throws {
+        let dir = try CLI.temporaryDirectory()
+        let good = try teacher(dir)
+        let file = try Safetensors.read(from: URL(fileURLWithPath: good))
+        func variant(_ name: String, _ edit: (inout [String: SafetensorsTensor], inout String) -> Void) throws -> String {
+            var tensors = file.tensors, yaml = file.metadata["config"]!
+            edit(&tensors, &yaml)
+            var metadata = file.metadata
+            metadata["config"] = yaml
+            let url = dir.appendingPathComponent("\(name).safetensors")
+            try Safetensors.write(tensors, metadata: metadata, to: url)
+            return url.path
+        }
+        let wrongShape = try variant("wrong-shape") { t, _ in
+            t["1.weight"] = try! SafetensorsTensor(shape: [32, 780], values: [Float](repeating: 0, count: 32 * 780))
+        }
+        let fiveClasses = try variant("five-classes") { _, y in
+            y = y.replacingOccurrences(of: "out: 10", with: "out: 5")
+        }
+        let mnist = try variant("mnist") { _, y in
+            y = y.replacingOccurrences(of: "dataset: fashion-mnist", with: "dataset: mnist")
+        }
+        let notCheckpoint = dir.appendingPathComponent("garbage.safetensors")
+        try Data("not a safetensors file".utf8).write(to: notCheckpoint)
+        let cases: [([String], String, String)] = [
+            ([wrongShape], "wrong-shape.safetensors", "'1.weight' has shape [32, 780]"),
+            ([good, fiveClasses], "five-classes.safetensors", "5 classes but the data has 10"),
+            ([good, mnist], "mnist.safetensors", "trained on mnist"),
+            ([notCheckpoint.path], "garbage.safetensors", "header length"),
+            ([dir.appendingPathComponent("missing.safetensors").path], "missing.safetensors", "not found"),
+        ]
+        for (i, (teachers, fileName, reason)) in cases.enumerated() {
+            let config = try distillConfig(dir, teachers: teachers, name: "bad\(i)")
+            let r = try CLI.run(["cohort", "distill", config, "--quiet"])
+            XCTAssertNotEqual(r.status, 0, "\(teachers)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(fileName) && r.stderr.contains(reason), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad\(i)/student").path), "trained before checking \(fileName)")
+        }
+        // cohort train refuses a distillation config.
+        let r = try CLI.run(["cohort", "train", try distillConfig(dir, teachers: [good], name: "viaTrain")])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("cohort distill"), r.stderr)
+    }
+
+    /// Two ranks: the teacher's soft targets and MUNGE's neighbours are computed in shards and
+    /// gathered; the ranks stay identical (the trainer compares parameter checksums) and the
+    /// distilled student learns.
+    func testDistillUnderTwoRanks() throws {
+        try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        let config = try distillConfig(dir, teachers: [t])
+        let r = try CLI.run(["/usr/bin/mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", CLI.binary.path,
+                             "distill", config, "--set", "training.batch_size=32", "--set", "distributed.check_every=10", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try report(dir, "distill")
+        XCTAssertEqual(json["ranks"] as? Int, 2)
+        let distilled = (json["rows"] as! [[String: Any]]).first { $0["role"] as? String == "distilled" }!
+        XCTAssertGreaterThan(distilled["accuracy"] as! Double, 0.7)
+    }
+}
