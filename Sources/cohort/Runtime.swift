@@ -7,7 +7,9 @@ import Foundation
 enum Runtime {
     /// MPI when started by mpirun, otherwise the world of one.
     static func communicator() throws -> Communicator {
-        MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+        // Progress lines reach a log file or pipe as they happen, not when the buffer fills.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        return MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
