@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "CohortFormatsTests", dependencies: ["CohortFormats"], path: "Tests/CohortFormatsTests"),
         .testTarget(name: "CohortNNTests", dependencies: ["CohortNN"], path: "Tests/CohortNNTests"),
         .testTarget(name: "CohortTrainTests", dependencies: ["CohortTrain"], path: "Tests/CohortTrainTests"),
-        .testTarget(name: "CohortDistillTests", dependencies: ["CohortDistill", "CohortOptim"], path: "Tests/CohortDistillTests"),
+        .testTarget(name: "CohortDistillTests", dependencies: ["CohortDistill", "CohortOptim", "CohortData", "CohortTrain"], path: "Tests/CohortDistillTests"),
     ]
 )

@@ -6,7 +6,7 @@ import Foundation
 public struct DistillReport: Encodable {
     public struct Row: Encodable {
         public let name: String
-        /// teacher, ensemble, scratch, distilled, int8, pruned, pruned-int8
+        /// teacher, ensemble, scratch, distilled, original, int8, pruned, pruned-int8
         public let role: String
         public let accuracy: Double
         public let errors: Int
@@ -20,13 +20,20 @@ public struct DistillReport: Encodable {
         public let file: String?
     }
 
+    /// The distillation settings (nil for `cohort compress`).
+    public struct Distillation: Encodable {
+        public let temperature: Float
+        public let alpha: Float
+        public let transferSet: String
+        public let multiplier: Int
+        public let transferExamples: Int
+    }
+
     public let name: String
-    public let temperature: Float
-    public let alpha: Float
-    public let transferSet: String
-    public let multiplier: Int
-    public let transferExamples: Int
-    public let studentSteps: Int
+    /// What was done, for the report's first line.
+    public let summary: String
+    public let distillation: Distillation?
+    public let studentSteps: Int?
     public let ranks: Int
     public let seconds: Double
     public let rows: [Row]
@@ -42,28 +49,24 @@ public struct DistillReport: Encodable {
         return Double(s.errors - d.errors) / Double(s.errors - t.errors)
     }
 
-    enum CodingKeys: String, CodingKey {
-        case name, temperature, alpha, transferSet, multiplier, transferExamples, studentSteps, ranks, seconds, rows, gapClosed
-    }
+    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
-        try c.encode(temperature, forKey: .temperature)
-        try c.encode(alpha, forKey: .alpha)
-        try c.encode(transferSet, forKey: .transferSet)
-        try c.encode(multiplier, forKey: .multiplier)
-        try c.encode(transferExamples, forKey: .transferExamples)
-        try c.encode(studentSteps, forKey: .studentSteps)
+        try c.encode(summary, forKey: .summary)
+        try c.encodeIfPresent(distillation, forKey: .distillation)
+        try c.encodeIfPresent(studentSteps, forKey: .studentSteps)
         try c.encode(ranks, forKey: .ranks)
         try c.encode(seconds, forKey: .seconds)
         try c.encode(rows, forKey: .rows)
         try c.encodeIfPresent(gapClosed, forKey: .gapClosed)
     }
 
-    /// The table of report.md (also printed at the end of `cohort distill`).
+    /// The table of report.md (also printed at the end of `cohort distill` and `cohort compress`).
     public var table: String {
-        let reference = row("distilled")
+        // Compression rows show their change against the model they were made from.
+        let reference = row("distilled") ?? row("original")
         var md = "| model | test accuracy | errors | parameters (non-zero) | file bytes | weight bytes | inference samples/s |\n"
         md += "|---|---:|---:|---:|---:|---:|---:|\n"
         for r in rows {
@@ -79,13 +82,12 @@ public struct DistillReport: Encodable {
 
     public var markdown: String {
         var md = "# \(name): distillation and compression\n\n"
-        md += String(format: "Transfer set **%@** x%d (%d examples), T = %g, alpha = %g, %d student steps on %d rank(s), %.0f s in all.\n\n",
-                     transferSet, multiplier, transferExamples, Double(temperature), Double(alpha), studentSteps, ranks, seconds)
+        md += summary + String(format: " %d rank(s), %.0f s in all.\n\n", ranks, seconds)
         md += table + "\n"
         if let g = gapClosed, let t = teacher, let s = row("scratch"), let d = row("distilled") {
             md += String(format: "Distillation closed **%.1f%%** of the test-error gap between the scratch student (%d errors) and the teacher (%d): the distilled student makes %d.\n",
                          g * 100, s.errors, t.errors, d.errors)
-        } else {
+        } else if row("distilled") != nil {
             md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
         }
         md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Quantised models are "

@@ -19,6 +19,7 @@ public final class DistillationRun {
     let baseline: Bool
     let showProgress: Bool
     let folder: URL
+    let stages: CompressionStages
     var isLeader: Bool { comm.rank == 0 }
 
     public init(config: RunConfig, configYAML: String, communicator: Communicator, baseline: Bool, showProgress: Bool = true) throws {
@@ -35,14 +36,7 @@ public final class DistillationRun {
         self.baseline = baseline
         self.showProgress = showProgress
         folder = URL(fileURLWithPath: config.output.directory).appendingPathComponent(config.name)
-    }
-
-    func say(_ line: String) { if isLeader { print(line) } }
-
-    /// A sub-run's config: this run's YAML with `overrides`, in this run's folder.
-    func subRun(_ name: String, _ overrides: [String]) throws -> (RunConfig, String) {
-        try ConfigLoader.decodeWithText(RunConfig.self, yaml: yaml, source: "\(config.name)/\(name)",
-                                        overrides: ["name=\(name)", "output.directory=\(folder.path)"] + overrides)
+        stages = CompressionStages(communicator: communicator, folder: folder, yaml: configYAML, runName: config.name, showProgress: showProgress)
     }
 
     public func run() throws -> DistillReport {
@@ -52,12 +46,8 @@ public final class DistillationRun {
         // Every teacher is checked (file, shapes, classes) before any training.
         let teacher = try TeacherEnsemble(paths: distill.teachers, data: data, datasetName: config.data.dataset,
                                           normalization: data.normalization, temperature: distill.temperature)
-        let models = folder.appendingPathComponent("models")
-        if isLeader {
-            do { try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true) } catch {
-                throw CohortError.invalid("\(models.path): cannot create the folder: \(error.localizedDescription)")
-            }
-        }
+        try stages.prepareFolder()
+        let models = stages.models
         var rows: [DistillReport.Row] = []
         let test = data.test
         for (i, m) in teacher.members.enumerated() {
@@ -68,9 +58,9 @@ public final class DistillationRun {
             let file = models.appendingPathComponent("teacher-\(i + 1).safetensors")
             let written = try isLeader ? ModelExport.save(m.session, configYAML: m.configYAML, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
             rows.append(.init(name: "teacher \(m.name)", role: "teacher", accuracy: e.accuracy, errors: e.errors, parameters: m.parameterCount,
-                              nonzero: Self.nonzero(m.session), bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
+                              nonzero: CompressionStages.nonzero(m.session), bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
                               file: m.path))
-            say(String(format: "teacher %@ (%@): test accuracy %.4f, %d errors", m.name, m.path, e.accuracy, e.errors))
+            stages.say(String(format: "teacher %@ (%@): test accuracy %.4f, %d errors", m.name, m.path, e.accuracy, e.errors))
         }
         if teacher.members.count > 1 {
             let e = try teacher.evaluate(on: test, normalization: data.normalization, communicator: comm)
@@ -80,117 +70,74 @@ public final class DistillationRun {
                               parameters: parts.reduce(0) { $0 + $1.parameters }, nonzero: parts.reduce(0) { $0 + $1.nonzero },
                               bytes: parts.reduce(0) { $0 + $1.bytes }, weightBytes: parts.reduce(0) { $0 + $1.weightBytes },
                               samplesPerSecond: speed, file: nil))
-            say(String(format: "teacher ensemble of %d: test accuracy %.4f, %d errors", teacher.members.count, e.accuracy, e.errors))
+            stages.say(String(format: "teacher ensemble of %d: test accuracy %.4f, %d errors", teacher.members.count, e.accuracy, e.errors))
         }
 
         // Transfer set and, when the student sees it without on-the-fly augmentation, the cache.
         var t0 = Runtime.now()
         let transfer = try TransferSet.build(distill.transfer, train: data.train, seed: config.seed, communicator: comm)
-        say(String(format: "transfer set: %@ x%d, %d examples (%d labelled), built in %.1f s", distill.transfer.set,
+        stages.say(String(format: "transfer set: %@ x%d, %d examples (%d labelled), built in %.1f s", distill.transfer.set,
                    distill.transfer.multiplier, transfer.dataset.count, transfer.labeled.filter { $0 }.count, Runtime.now() - t0))
         if data.augmentation == .none {
             t0 = Runtime.now()
             try teacher.cacheSoftTargets(for: transfer.dataset, normalization: data.normalization, communicator: comm)
-            say(String(format: "teacher soft targets (T = %g) cached for %d examples in %.1f s", distill.temperature, transfer.dataset.count, Runtime.now() - t0))
+            stages.say(String(format: "teacher soft targets (T = %g) cached for %d examples in %.1f s", distill.temperature, transfer.dataset.count, Runtime.now() - t0))
         }
         let setup = DistillationSetup(transfer: transfer.dataset, labeled: transfer.labeled, teacher: teacher,
                                       temperature: distill.temperature, alpha: distill.alpha)
 
         // The distilled student.
-        let (studentConfig, studentYAML) = try subRun("student", [])
+        let (studentConfig, studentYAML) = try stages.subRun("student", [])
         let student = try Trainer(config: studentConfig, configYAML: studentYAML, communicator: comm, resume: false,
                                   showProgress: showProgress, data: data, distillation: setup)
-        say("distilling into the student: \(student.totalSteps) steps")
+        stages.say("distilling into the student: \(student.totalSteps) steps")
         let distilled = try student.run()
-        let studentSpeed = try speed(of: student.session, data)
-        let studentFile = try export(student.session, studentYAML, models.appendingPathComponent("student.safetensors"))
-        rows.append(row("distilled student", "distilled", distilled, student.session, studentFile, studentSpeed))
+        let studentSpeed = try stages.speed(of: student.session, data)
+        let studentFile = try stages.export(student.session, studentYAML, models.appendingPathComponent("student.safetensors"))
+        rows.append(stages.row("distilled student", "distilled", distilled, student.session, studentFile, studentSpeed))
 
         if baseline {
-            let (scratchConfig, scratchYAML) = try subRun("scratch", try baselineOverrides(studentSteps: student.totalSteps,
+            let (scratchConfig, scratchYAML) = try stages.subRun("scratch", try baselineOverrides(studentSteps: student.totalSteps,
                                                                                              studentStepsPerEpoch: student.stepsPerEpoch, data: data))
             let scratch = try Trainer(config: scratchConfig, configYAML: scratchYAML, communicator: comm, resume: false,
                                       showProgress: showProgress, data: data)
-            say("student from scratch (same steps, same augmentation): \(scratch.totalSteps) steps")
+            stages.say("student from scratch (same steps, same augmentation): \(scratch.totalSteps) steps")
             let e = try scratch.run()
-            let file = try export(scratch.session, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
-            rows.insert(row("student from scratch", "scratch", e, scratch.session, file, try speed(of: scratch.session, data)),
+            let file = try stages.export(scratch.session, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
+            rows.insert(stages.row("student from scratch", "scratch", e, scratch.session, file, try stages.speed(of: scratch.session, data)),
                         at: rows.firstIndex { $0.role == "distilled" }!)
         }
 
         // Post-training int8 quantisation of the distilled student.
         if distill.quantize {
             let file = models.appendingPathComponent("student-int8.safetensors")
-            let written = try export(student.session, studentYAML, file, quantize: true)
-            let e = try evaluateQuantized(student.session, data)
-            rows.append(row("distilled student, int8", "int8", e, student.session, written, studentSpeed))
+            let written = try stages.export(student.session, studentYAML, file, quantize: true)
+            let e = try stages.evaluateQuantized(student.session, data)
+            rows.append(stages.row("distilled student, int8", "int8", e, student.session, written, studentSpeed))
         }
 
         if let prune = distill.prune {
-            let (pruned, file) = try pruneAndFineTune(student, prune: prune, setup: setup, data: data, models: models)
-            rows.append(row(String(format: "distilled student, %.0f%% sparse", pruned.sparsity * 100), "pruned", pruned.evaluation,
+            let (pruned, file) = try stages.pruneAndFineTune(student.session, prune: prune, setup: setup, data: data, fileName: "student-pruned.safetensors")
+            rows.append(stages.row(String(format: "distilled student, %.0f%% sparse", pruned.sparsity * 100), "pruned", pruned.evaluation,
                             pruned.session, file, studentSpeed))
             if distill.quantize {
                 let qfile = models.appendingPathComponent("student-pruned-int8.safetensors")
-                let written = try export(pruned.session, pruned.yaml, qfile, quantize: true, pruner: pruned.pruner)
-                let e = try evaluateQuantized(pruned.session, data)
-                rows.append(row(String(format: "distilled student, %.0f%% sparse, int8", pruned.sparsity * 100), "pruned-int8", e,
+                let written = try stages.export(pruned.session, pruned.yaml, qfile, quantize: true, pruner: pruned.pruner)
+                let e = try stages.evaluateQuantized(pruned.session, data)
+                rows.append(stages.row(String(format: "distilled student, %.0f%% sparse, int8", pruned.sparsity * 100), "pruned-int8", e,
                                 pruned.session, written, studentSpeed))
             }
         }
 
-        let report = DistillReport(name: config.name, temperature: distill.temperature, alpha: distill.alpha,
-                                   transferSet: distill.transfer.set, multiplier: distill.transfer.multiplier,
-                                   transferExamples: transfer.dataset.count, studentSteps: student.totalSteps,
+        let settings = DistillReport.Distillation(temperature: distill.temperature, alpha: distill.alpha, transferSet: distill.transfer.set,
+                                                  multiplier: distill.transfer.multiplier, transferExamples: transfer.dataset.count)
+        let summary = String(format: "Transfer set **%@** x%d (%d examples), T = %g, alpha = %g, %d student steps on",
+                             distill.transfer.set, distill.transfer.multiplier, transfer.dataset.count, Double(distill.temperature),
+                             Double(distill.alpha), student.totalSteps)
+        let report = DistillReport(name: config.name, summary: summary, distillation: settings, studentSteps: student.totalSteps,
                                    ranks: comm.size, seconds: Runtime.now() - started, rows: rows)
         if isLeader { try report.write(to: folder) }
         return report
-    }
-
-    struct Pruned {
-        let session: TrainingSession
-        let pruner: MagnitudePruner
-        let evaluation: Evaluation
-        let yaml: String
-        var sparsity: Double { pruner.sparsity }
-    }
-
-    /// Rounds of magnitude pruning (cubic schedule to the target), each followed by fine-tuning
-    /// on the distillation loss with the pruned weights held at zero.
-    func pruneAndFineTune(_ student: Trainer, prune: PruneConfig, setup: DistillationSetup, data: DataSplits,
-                          models: URL) throws -> (Pruned, ModelExport.Written) {
-        var current = student.session
-        var last: Pruned?
-        var masks: [[UInt8]]?
-        for round in 1...prune.rounds {
-            let target = MagnitudePruner.sparsity(round: round, of: prune.rounds, final: prune.sparsity)
-            let steps = max(prune.finetuneSteps, 1)
-            let (c, y) = try subRun("prune-\(round)", ["training.max_steps=\(steps)", "training.epochs=1000000",
-                                                       "schedule={name: constant}", "optimizer.lr=\(prune.lr)",
-                                                       "training.checkpoint_every=0", "training.patience=0"])
-            let trainer = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
-                                      data: data, distillation: setup)
-            try trainer.session.parameters.values.assign(current.parameters.values)
-            try trainer.session.buffers.values.assign(current.buffers.values)
-            let pruner = MagnitudePruner(arena: trainer.session.parameters)
-            if let masks { pruner.restore(masks) }
-            pruner.prune(to: target, global: prune.scope == "global")
-            trainer.afterUpdate = { pruner.apply() }
-            say(String(format: "pruning round %d of %d: %.1f%% of %d weights zero, fine-tuning %d steps", round, prune.rounds,
-                       pruner.sparsity * 100, pruner.prunableCount, prune.finetuneSteps))
-            let e: Evaluation
-            if prune.finetuneSteps > 0 {
-                e = try trainer.run()
-            } else {
-                let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
-                e = try evaluator.evaluate(trainer.session, communicator: comm)
-            }
-            masks = pruner.masks
-            current = trainer.session
-            last = Pruned(session: trainer.session, pruner: pruner, evaluation: e, yaml: y)
-        }
-        let file = try export(last!.session, last!.yaml, models.appendingPathComponent("student-pruned.safetensors"), pruner: last!.pruner)
-        return (last!, file)
     }
 
     /// Overrides that give the scratch student the distilled student's number of steps, the same
@@ -216,42 +163,4 @@ public final class DistillationRun {
         return o
     }
 
-    /// Test evaluation of `session` with its Linear/Conv weights replaced by their int8 round trip
-    /// (what `cohort eval` computes from the int8 file; every rank does it, no shared file needed).
-    func evaluateQuantized(_ session: TrainingSession, _ data: DataSplits) throws -> Evaluation {
-        let saved = session.parameters.values.copy()
-        defer { try? session.parameters.values.assign(saved) }
-        for e in session.parameters.entries where e.decays && e.shape.count >= 2 {
-            let w = session.parameters.values.pointer + e.offset
-            let (q, scales) = Int8Quantization.quantize(w, rows: e.shape[0], columns: e.count / e.shape[0])
-            Int8Quantization.dequantize(q, scales: scales, rows: e.shape[0], columns: e.count / e.shape[0], into: w)
-        }
-        let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
-        return try evaluator.evaluate(session, communicator: comm)
-    }
-
-    func export(_ session: TrainingSession, _ yaml: String, _ url: URL, quantize: Bool = false,
-                pruner: MagnitudePruner? = nil) throws -> ModelExport.Written {
-        var written = ModelExport.Written(bytes: 0, weightBytes: 0)
-        if isLeader { written = try ModelExport.save(session, configYAML: yaml, to: url, quantize: quantize, pruner: pruner) }
-        return written
-    }
-
-    func speed(of session: TrainingSession, _ data: DataSplits) throws -> Double {
-        let tape = Tape(recording: false)
-        return try InferenceSpeed.measure(dataset: data.test, normalization: data.normalization) { _ = try session.predict(Var($0), tape: tape) }
-    }
-
-    func row(_ name: String, _ role: String, _ e: Evaluation, _ session: TrainingSession, _ written: ModelExport.Written,
-             _ speed: Double) -> DistillReport.Row {
-        .init(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: session.parameters.parameterCount,
-              nonzero: Self.nonzero(session), bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed, file: nil)
-    }
-
-    static func nonzero(_ session: TrainingSession) -> Int {
-        var n = 0
-        let v = session.parameters.values.pointer
-        for e in session.parameters.entries { for i in 0..<e.count where v[e.offset + i] != 0 { n += 1 } }
-        return n
-    }
 }

@@ -59,23 +59,48 @@ public struct TransferSet {
         for _ in copies { labels += trainLabels }
         var labeled = [Bool](repeating: config.set != "unlabeled", count: n * copies.count)
         if config.set == "munge" { for i in n..<labeled.count { labeled[i] = false } }
+        if let path = config.images {
+            let extra = try unlabeledImages(path, sampleShape: train.sampleShape, bytes: bytes)
+            copies.append(extra)
+            labels += [Int32](repeating: 0, count: extra.shape[0])
+            labeled += [Bool](repeating: false, count: extra.shape[0])
+        }
+        let total = labels.count
         let dataset: Dataset
         if bytes {
-            var features = [UInt8](repeating: 0, count: n * d * copies.count)
-            for (c, t) in copies.enumerated() {
-                for i in 0..<(n * d) { features[c * n * d + i] = UInt8(max(0, min(255, t.pointer[i].rounded()))) }
+            var features = [UInt8](repeating: 0, count: total * d)
+            var start = 0
+            for t in copies {
+                for i in 0..<t.count { features[start + i] = UInt8(max(0, min(255, t.pointer[i].rounded()))) }
+                start += t.count
             }
             dataset = try Dataset(uint8: features, sampleShape: train.sampleShape, labels: labels, classCount: train.classCount,
                                   classNames: train.classNames, source: "transfer set")
         } else {
-            var features = [Float](repeating: 0, count: n * d * copies.count)
-            for (c, t) in copies.enumerated() {
-                for i in 0..<(n * d) { features[c * n * d + i] = t.pointer[i] }
+            var features = [Float](repeating: 0, count: total * d)
+            var start = 0
+            for t in copies {
+                for i in 0..<t.count { features[start + i] = t.pointer[i] }
+                start += t.count
             }
             dataset = try Dataset(float32: features, sampleShape: train.sampleShape, labels: labels, classCount: train.classCount,
                                   classNames: train.classNames, source: "transfer set")
         }
         return TransferSet(dataset: dataset, labeled: labeled)
+    }
+
+    /// Raw images of an IDX file whose image shape matches the data's samples.
+    static func unlabeledImages(_ path: String, sampleShape: [Int], bytes: Bool) throws -> Tensor {
+        guard bytes else { throw CohortError.invalid("distill.transfer.images: extra images need byte (image) data, not float features") }
+        let file = try IDXFile.read(path: path, rank: 3)
+        let d = sampleShape.reduce(1, *)
+        guard Array(file.dimensions.suffix(2)) == Array(sampleShape.suffix(2)), file.dimensions[1] * file.dimensions[2] == d,
+              file.dimensions[0] > 0 else {
+            throw CohortError.invalid("\(path): images of \(file.dimensions.dropFirst().map(String.init).joined(separator: "x")) do not match the data's samples \(shapeString(sampleShape))")
+        }
+        let t = Tensor(zeros: [file.dimensions[0], d])
+        for i in 0..<t.count { t.pointer[i] = Float(file.bytes[i]) }
+        return t
     }
 
     /// Every image moved by up to `shift` pixels (uncovered border black), mirrored with

@@ -41,6 +41,7 @@ public struct DistillConfig: Codable, Sendable, Equatable {
 ///   augmented: the training set plus (multiplier - 1) copies with random shifts, flips and pixel noise;
 ///   munge:     the training set plus (multiplier - 1) MUNGE copies (Bucilua et al. 2006), unlabelled;
 ///   unlabeled: like augmented, but no example keeps its label (alpha = 1 everywhere).
+/// `images` adds unlabelled images from an IDX file (N x H x W bytes) to any of them.
 /// Every transfer set is drawn once, from the run's seed, so the teacher's outputs can be cached.
 public struct TransferConfig: Codable, Sendable, Equatable {
     public var set: String = "train"
@@ -55,8 +56,10 @@ public struct TransferConfig: Codable, Sendable, Equatable {
     /// from a normal of standard deviation |a - b| / s around the neighbour's value.
     public var mungeP: Float = 0.5
     public var mungeS: Float = 2
+    /// Extra unlabelled images (IDX, plain or gzip), taught with alpha = 1.
+    public var images: String?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case set, multiplier, shift, flip, noise, mungeP = "munge_p", mungeS = "munge_s" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case set, multiplier, shift, flip, noise, mungeP = "munge_p", mungeS = "munge_s", images }
 
     public init() {}
 
@@ -70,6 +73,7 @@ public struct TransferConfig: Codable, Sendable, Equatable {
         noise = try c.decodeIfPresent(Float.self, forKey: .noise) ?? noise
         mungeP = try c.decodeIfPresent(Float.self, forKey: .mungeP) ?? mungeP
         mungeS = try c.decodeIfPresent(Float.self, forKey: .mungeS) ?? mungeS
+        images = try c.decodeIfPresent(String.self, forKey: .images)
         if !["train", "augmented", "munge", "unlabeled"].contains(set) {
             throw DecodingError.dataCorruptedError(forKey: .set, in: c, debugDescription: "must be train, augmented, munge or unlabeled, got '\(set)'")
         }

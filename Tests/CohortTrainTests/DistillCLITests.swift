@@ -135,6 +135,36 @@ final class DistillCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("cohort distill"), r.stderr)
     }
 
+    /// cohort compress: any checkpoint pruned (fine-tuned on its labels) and quantised; bad options
+    /// and missing files are one-line errors.
+    func testCompressAnyCheckpoint() throws {
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        let out = dir.appendingPathComponent("compressed")
+        let r = try CLI.run(["cohort", "compress", t, "--sparsity", "0.5", "--rounds", "2", "--finetune-steps", "10", "--output", out.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as! [String: Any]
+        let rows = json["rows"] as! [[String: Any]]
+        XCTAssertEqual(rows.map { $0["role"] as! String }, ["original", "int8", "pruned", "pruned-int8"])
+        let original = rows[0], int8 = rows[1]
+        XCTAssertEqual(int8["accuracy"] as! Double, original["accuracy"] as! Double, accuracy: 0.01)
+        let pruned = try Safetensors.read(from: out.appendingPathComponent("models/pruned.safetensors"))
+        let w = try pruned.floatTensor("1.weight").scalars + (try pruned.floatTensor("3.weight").scalars)
+        XCTAssertEqual(Double(w.filter { $0 == 0 }.count) / Double(w.count), 0.5, accuracy: 0.001)
+        let e = try CLI.run(["cohort", "eval", out.appendingPathComponent("models/pruned-int8.safetensors").path])
+        XCTAssertEqual(e.status, 0, e.stderr)
+
+        for (args, expected) in [(["--sparsity", "1.5"], "sparsity"), (["--scope", "diagonal"], "scope")] {
+            let bad = try CLI.run(["cohort", "compress", t, "--output", dir.appendingPathComponent("bad").path] + args)
+            XCTAssertNotEqual(bad.status, 0)
+            XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+            XCTAssertTrue(bad.stderr.contains(expected), bad.stderr)
+        }
+        let missing = try CLI.run(["cohort", "compress", dir.appendingPathComponent("none.safetensors").path])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("none.safetensors: checkpoint not found"), missing.stderr)
+    }
+
     /// Two ranks: the teacher's soft targets and MUNGE's neighbours are computed in shards and
     /// gathered; the ranks stay identical (the trainer compares parameter checksums) and the
     /// distilled student learns.

@@ -1,0 +1,129 @@
+import Cohort
+import CohortData
+import CohortDistributed
+import CohortNN
+import CohortTrain
+import Foundation
+
+/// The stages `cohort distill` and `cohort compress` share: sub-runs in the run folder, pruning
+/// with fine-tuning, int8 evaluation, model-only exports, inference speed and report rows.
+final class CompressionStages {
+    let comm: Communicator
+    /// The run folder; sub-runs are folders inside it, model-only files go to `models/`.
+    let folder: URL
+    var models: URL { folder.appendingPathComponent("models") }
+    /// The YAML sub-runs start from (the run's resolved config, or a checkpoint's embedded one).
+    let yaml: String
+    let runName: String
+    let showProgress: Bool
+    var isLeader: Bool { comm.rank == 0 }
+
+    init(communicator: Communicator, folder: URL, yaml: String, runName: String, showProgress: Bool) {
+        comm = communicator
+        self.folder = folder
+        self.yaml = yaml
+        self.runName = runName
+        self.showProgress = showProgress
+    }
+
+    func say(_ line: String) { if isLeader { print(line) } }
+
+    func prepareFolder() throws {
+        guard isLeader else { return }
+        do { try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true) } catch {
+            throw CohortError.invalid("\(models.path): cannot create the folder: \(error.localizedDescription)")
+        }
+    }
+
+    /// A sub-run's config: this run's YAML with `overrides`, in this run's folder.
+    func subRun(_ name: String, _ overrides: [String]) throws -> (RunConfig, String) {
+        try ConfigLoader.decodeWithText(RunConfig.self, yaml: yaml, source: "\(runName)/\(name)",
+                                        overrides: ["name=\(name)", "output.directory=\(folder.path)"] + overrides)
+    }
+
+    struct Pruned {
+        let session: TrainingSession
+        let pruner: MagnitudePruner
+        let evaluation: Evaluation
+        let yaml: String
+        var sparsity: Double { pruner.sparsity }
+    }
+
+    /// Rounds of magnitude pruning (cubic schedule to the target), each followed by fine-tuning
+    /// with the pruned weights held at zero: on the distillation loss when `setup` is given, else
+    /// on the labels. Writes `models/<fileName>` with the masks.
+    func pruneAndFineTune(_ start: TrainingSession, prune: PruneConfig, setup: DistillationSetup?, data: DataSplits,
+                          fileName: String) throws -> (Pruned, ModelExport.Written) {
+        var current = start
+        var last: Pruned?
+        var masks: [[UInt8]]?
+        for round in 1...prune.rounds {
+            let target = MagnitudePruner.sparsity(round: round, of: prune.rounds, final: prune.sparsity)
+            let steps = max(prune.finetuneSteps, 1)
+            let (c, y) = try subRun("prune-\(round)", ["training.max_steps=\(steps)", "training.epochs=1000000",
+                                                       "schedule={name: constant}", "optimizer.lr=\(prune.lr)",
+                                                       "training.checkpoint_every=0", "training.patience=0"])
+            let trainer = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
+                                      data: data, distillation: setup)
+            try trainer.session.parameters.values.assign(current.parameters.values)
+            try trainer.session.buffers.values.assign(current.buffers.values)
+            let pruner = MagnitudePruner(arena: trainer.session.parameters)
+            if let masks { pruner.restore(masks) }
+            pruner.prune(to: target, global: prune.scope == "global")
+            trainer.afterUpdate = { pruner.apply() }
+            say(String(format: "pruning round %d of %d: %.1f%% of %d weights zero, fine-tuning %d steps", round, prune.rounds,
+                       pruner.sparsity * 100, pruner.prunableCount, prune.finetuneSteps))
+            let e: Evaluation
+            if prune.finetuneSteps > 0 {
+                e = try trainer.run()
+            } else {
+                let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
+                e = try evaluator.evaluate(trainer.session, communicator: comm)
+            }
+            masks = pruner.masks
+            current = trainer.session
+            last = Pruned(session: trainer.session, pruner: pruner, evaluation: e, yaml: y)
+        }
+        let file = try export(last!.session, last!.yaml, models.appendingPathComponent(fileName), pruner: last!.pruner)
+        return (last!, file)
+    }
+
+    /// Test evaluation of `session` with its Linear/Conv weights replaced by their int8 round trip
+    /// (what `cohort eval` computes from the int8 file; every rank does it, no shared file needed).
+    func evaluateQuantized(_ session: TrainingSession, _ data: DataSplits) throws -> Evaluation {
+        let saved = session.parameters.values.copy()
+        defer { try? session.parameters.values.assign(saved) }
+        for e in session.parameters.entries where e.decays && e.shape.count >= 2 {
+            let w = session.parameters.values.pointer + e.offset
+            let (q, scales) = Int8Quantization.quantize(w, rows: e.shape[0], columns: e.count / e.shape[0])
+            Int8Quantization.dequantize(q, scales: scales, rows: e.shape[0], columns: e.count / e.shape[0], into: w)
+        }
+        let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
+        return try evaluator.evaluate(session, communicator: comm)
+    }
+
+    func export(_ session: TrainingSession, _ yaml: String, _ url: URL, quantize: Bool = false,
+                pruner: MagnitudePruner? = nil) throws -> ModelExport.Written {
+        var written = ModelExport.Written(bytes: 0, weightBytes: 0)
+        if isLeader { written = try ModelExport.save(session, configYAML: yaml, to: url, quantize: quantize, pruner: pruner) }
+        return written
+    }
+
+    func speed(of session: TrainingSession, _ data: DataSplits) throws -> Double {
+        let tape = Tape(recording: false)
+        return try InferenceSpeed.measure(dataset: data.test, normalization: data.normalization) { _ = try session.predict(Var($0), tape: tape) }
+    }
+
+    func row(_ name: String, _ role: String, _ e: Evaluation, _ session: TrainingSession, _ written: ModelExport.Written,
+             _ speed: Double) -> DistillReport.Row {
+        .init(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: session.parameters.parameterCount,
+              nonzero: Self.nonzero(session), bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed, file: nil)
+    }
+
+    static func nonzero(_ session: TrainingSession) -> Int {
+        var n = 0
+        let v = session.parameters.values.pointer
+        for e in session.parameters.entries { for i in 0..<e.count where v[e.offset + i] != 0 { n += 1 } }
+        return n
+    }
+}
