@@ -97,11 +97,12 @@ public final class DistillationRun {
         rows.append(stages.row("distilled student", "distilled", distilled, student.session, studentFile, studentSpeed))
 
         if baseline {
-            let (scratchConfig, scratchYAML) = try stages.subRun("scratch", try baselineOverrides(studentSteps: student.totalSteps,
-                                                                                             studentStepsPerEpoch: student.stepsPerEpoch, data: data))
+            // Same steps, epochs, schedule and (for augmented sets) the very same images, with labels.
+            let scratchTrain = try Self.scratchSet(transfer, train: data.train)
+            let (scratchConfig, scratchYAML) = try stages.subRun("scratch", [])
             let scratch = try Trainer(config: scratchConfig, configYAML: scratchYAML, communicator: comm, resume: false,
-                                      showProgress: showProgress, data: data)
-            stages.say("student from scratch (same steps, same augmentation): \(scratch.totalSteps) steps")
+                                      showProgress: showProgress, data: data, trainSet: scratchTrain)
+            stages.say("student from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
             let e = try scratch.run()
             let file = try stages.export(scratch.session, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
             rows.insert(stages.row("student from scratch", "scratch", e, scratch.session, file, try stages.speed(of: scratch.session, data)),
@@ -140,27 +141,22 @@ public final class DistillationRun {
         return report
     }
 
-    /// Overrides that give the scratch student the distilled student's number of steps, the same
-    /// learning-rate curve per step and the transfer set's augmentation applied on the fly.
-    func baselineOverrides(studentSteps: Int, studentStepsPerEpoch: Int, data: DataSplits) throws -> [String] {
-        let perRank = (data.train.count + comm.size - 1) / comm.size
-        let stepsPerEpoch = max(perRank / (config.training.batchSize * config.training.accumulate), 1)
-        var o = ["training.max_steps=\(studentSteps)", "training.epochs=\((studentSteps + stepsPerEpoch - 1) / stepsPerEpoch)"]
-        if let s = config.schedule, s.unit == .epochs, s.name != "plateau" {
-            // Epoch counts of the transfer set become step counts, so both students see the same rate at every step.
-            o.append("schedule.unit=steps")
-            if let t = s.tMax { o.append("schedule.t_max=\(t * studentStepsPerEpoch)") }
-            if let t = s.stepSize { o.append("schedule.step_size=\(t * studentStepsPerEpoch)") }
-            if let m = s.milestones { o.append("schedule.milestones=[\(m.map { String($0 * studentStepsPerEpoch) }.joined(separator: ","))]") }
-            if let g = s.gamma, s.name == "exponential" { o.append("schedule.gamma=\(pow(Double(g), 1 / Double(studentStepsPerEpoch)))") }
+    /// What the scratch student trains on: the transfer set's examples that have labels, in the
+    /// transfer set's shape, so both students take the same steps over the same epochs with the
+    /// same schedule. Augmented copies keep their labels, so the scratch student sees exactly the
+    /// distilled student's images; MUNGE points and extra images have none, so in their place it
+    /// sees the training set again.
+    static func scratchSet(_ transfer: TransferSet, train: Dataset) throws -> Dataset {
+        if !transfer.labeled.contains(false) { return transfer.dataset }
+        // Rows 0..<n of every transfer set are the training set, stored with its labels.
+        let n = train.count
+        var next = 0
+        let rows = transfer.labeled.indices.map { p -> Int in
+            if transfer.labeled[p] { return p }
+            defer { next += 1 }
+            return next % n
         }
-        let t = distill.transfer, a = config.data.augment
-        if t.set == "augmented" || t.set == "unlabeled", t.multiplier > 1 {
-            o.append("data.augment.shift=\(max(a.shift, t.shift))")
-            o.append("data.augment.flip=\(max(a.flip, t.flip))")
-            o.append("data.augment.noise=\(max(a.noise, t.noise / config.data.std))")
-        }
-        return o
+        return try transfer.dataset.subset(rows)
     }
 
 }

@@ -26,7 +26,9 @@ public final class TeacherEnsemble: SoftTargetSource {
     public let temperature: Float
     /// The student's normalisation: features arrive normalised this way and are re-normalised per member.
     let studentNormalization: Normalization
-    let tape = Tape(recording: false)
+    /// One tape per member: a shared one would find the other member's nodes at every position
+    /// and rebuild them (with their im2col buffers) on every batch.
+    let tapes: [Tape]
     /// Cached soft targets of every transfer example [N, K], when the transfer set is fixed.
     public private(set) var cache: Tensor?
     private var batchOut = Tensor(zeros: [0])
@@ -67,6 +69,7 @@ public final class TeacherEnsemble: SoftTargetSource {
                                   parameterCount: session.parameters.parameterCount, configYAML: yaml))
         }
         self.members = members
+        tapes = members.map { _ in Tape(recording: false) }
         classCount = classes
         self.temperature = temperature
         studentNormalization = normalization
@@ -81,7 +84,7 @@ public final class TeacherEnsemble: SoftTargetSource {
         }
         batchOut.zero()
         let weight = 1 / Float(members.count)
-        for m in members {
+        for (m, tape) in zip(members, tapes) {
             let input = try renormalized(features, for: m.normalization)
             let logits = try m.session.predict(Var(input), tape: tape)
             try Tape.softTargets(logits: logits.value, temperature: temperature, into: memberProbs)

@@ -89,7 +89,7 @@ public final class Trainer {
 
     /// `data`: the splits when the caller has loaded them already (else they are loaded from the config).
     public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true,
-                data preloaded: DataSplits? = nil, distillation: DistillationSetup? = nil) throws {
+                data preloaded: DataSplits? = nil, trainSet override: Dataset? = nil, distillation: DistillationSetup? = nil) throws {
         self.distillation = distillation
         self.config = config
         self.configYAML = configYAML
@@ -102,7 +102,8 @@ public final class Trainer {
         perRankBatch = t.batchSize
 
         data = try preloaded ?? DataSplits.load(config.data, seed: config.seed)
-        let trainSet = distillation?.transfer ?? data.train
+        // `trainSet`: what a scratch student of `cohort distill` trains on instead of data.train.
+        let trainSet = distillation?.transfer ?? override ?? data.train
         let model = try config.model.build(inputShape: data.train.sampleShape)
         let outShape = try model.outputShape(for: [1] + data.train.sampleShape)
         guard outShape == [1, data.train.classCount] else {

@@ -79,3 +79,23 @@ final class TransferSetTests: XCTestCase {
         }
     }
 }
+
+final class ScratchSetTests: XCTestCase {
+    /// The scratch student trains on the transfer set's shape: the same labelled examples, and the
+    /// training set again where the transfer set has unlabelled ones.
+    func testScratchSetKeepsLabelledRowsAndCyclesTheTrainingSetElsewhere() throws {
+        var r = RandomStream(seed: 1)
+        let pixels = (0..<(10 * 16)).map { _ in UInt8(r.below(256)) }
+        let train = try Dataset(uint8: pixels, sampleShape: [1, 4, 4], labels: (0..<10).map { Int32($0 % 3) }, classCount: 3)
+        let munge = try TransferSet.build(try ConfigLoader.decode(TransferConfig.self, yaml: "{set: munge, multiplier: 3}", source: "t"),
+                                          train: train, seed: 1)
+        let scratch = try DistillationRun.scratchSet(munge, train: train)
+        XCTAssertEqual(scratch.count, 30)
+        XCTAssertEqual(scratch.labels, train.labels + train.labels + train.labels)
+        XCTAssertEqual(scratch.rawValues(23), train.rawValues(3))
+        let augmented = try TransferSet.build(try ConfigLoader.decode(TransferConfig.self, yaml: "{set: augmented, multiplier: 2}", source: "t"),
+                                              train: train, seed: 1)
+        let same = try DistillationRun.scratchSet(augmented, train: train)
+        XCTAssertEqual((0..<20).map { same.rawValues($0) }, (0..<20).map { augmented.dataset.rawValues($0) })
+    }
+}
