@@ -51,7 +51,9 @@ final class CompressionStages {
 
     /// Rounds of magnitude pruning (cubic schedule to the target), each followed by fine-tuning
     /// with the pruned weights held at zero: on the distillation loss when `setup` is given, else
-    /// on the labels. Writes `models/<fileName>` with the masks.
+    /// on the labels. Each round's rate falls from `prune.lr` to 0 on a cosine, so the weights
+    /// settle after each cut instead of ending on a large constant step. Writes
+    /// `models/<fileName>` with the masks.
     func pruneAndFineTune(_ start: TrainingSession, prune: PruneConfig, setup: DistillationSetup?, data: DataSplits,
                           fileName: String) throws -> (Pruned, ModelExport.Written) {
         var current = start
@@ -61,7 +63,7 @@ final class CompressionStages {
             let target = MagnitudePruner.sparsity(round: round, of: prune.rounds, final: prune.sparsity)
             let steps = max(prune.finetuneSteps, 1)
             let (c, y) = try subRun("prune-\(round)", ["training.max_steps=\(steps)", "training.epochs=1000000",
-                                                       "schedule={name: constant}", "optimizer.lr=\(prune.lr)",
+                                                       "schedule={name: cosine, t_max: \(steps), unit: steps}", "optimizer.lr=\(prune.lr)",
                                                        "training.checkpoint_every=0", "training.patience=0"])
             let trainer = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                                       data: data, distillation: setup)

@@ -91,15 +91,17 @@ public struct TransferConfig: Codable, Sendable, Equatable {
 
 /// Magnitude pruning of Linear/Conv weights (not biases) to `sparsity`, in `rounds` equal steps of
 /// the cubic schedule of Zhu & Gupta (2017), each followed by `finetune_steps` of distillation with
-/// the pruned weights held at zero.
+/// the pruned weights held at zero. Each round's rate restarts at `lr` and falls to 0 on a cosine:
+/// rewinding to the training rate recovers more than fine-tuning at a small one (Renda, Frankle &
+/// Carbin 2020; README, "Distillation").
 public struct PruneConfig: Codable, Sendable, Equatable {
     public var sparsity: Float = 0.8
     /// "global": one threshold over all weights; "layer": every layer pruned to `sparsity`.
     public var scope: String = "global"
     public var rounds: Int = 4
-    public var finetuneSteps: Int = 500
-    /// Learning rate while fine-tuning (constant).
-    public var lr: Float = 0.01
+    public var finetuneSteps: Int = 3000
+    /// Peak learning rate of each round's fine-tuning (cosine to 0).
+    public var lr: Float = 0.05
 
     enum CodingKeys: String, CodingKey, CaseIterable { case sparsity, scope, rounds, finetuneSteps = "finetune_steps", lr }
 

@@ -22,9 +22,9 @@ struct CompressCommand: ParsableCommand {
     var rounds = 4
 
     @Option(help: "Fine-tuning steps after each round (on the checkpoint's training set and labels).")
-    var finetuneSteps = 500
+    var finetuneSteps = 2000
 
-    @Option(help: "Constant learning rate while fine-tuning.")
+    @Option(help: "Peak learning rate of each round's fine-tuning (cosine to 0).")
     var lr: Float = 0.01
 
     @Flag(help: "Skip int8 quantisation.")
