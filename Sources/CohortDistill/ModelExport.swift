@@ -39,6 +39,6 @@ public enum ModelExport {
         if let pruner { metadata["sparsity"] = String(format: "%.4f", pruner.sparsity) }
         try Safetensors.write(tensors, metadata: metadata, to: url)
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        return Written(bytes: size ?? 0, weightBytes: weightBytes)
+        return Written(bytes: size, weightBytes: weightBytes)
     }
 }

@@ -39,7 +39,7 @@ public final class Trainer {
     public func enableRankLog() throws {
         try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
         let url = folder.url.appendingPathComponent("rank-\(comm.rank).log")
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         guard let handle = try? FileHandle(forWritingTo: url) else {
             throw CohortError.invalid("\(url.path): cannot open the rank log")
         }
