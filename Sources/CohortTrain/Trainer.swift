@@ -24,7 +24,7 @@ public final class Trainer {
     var plan: LearningRatePlan
     let reducer: GradientReducer?
     let perRankBatch: Int
-    public let stepsPerEpoch: Int
+    let stepsPerEpoch: Int
     public let totalSteps: Int
     var state = TrainState()
     var logger: RunLogger?
