@@ -20,6 +20,13 @@ public struct DistillReport: Encodable {
         public let file: String?
     }
 
+    /// One seed's pair of students (`cohort distill --repeats N`).
+    public struct SeedResult: Encodable {
+        public let seed: UInt64
+        public let scratchErrors: Int?
+        public let distilledErrors: Int
+    }
+
     /// The distillation settings (nil for `cohort compress`).
     public struct Distillation: Encodable {
         public let temperature: Float
@@ -37,6 +44,14 @@ public struct DistillReport: Encodable {
     public let ranks: Int
     public let seconds: Double
     public let rows: [Row]
+    /// Every seed's students when more than one was trained (the first is the table's).
+    public let seeds: [SeedResult]
+
+    public init(name: String, summary: String, distillation: Distillation?, studentSteps: Int?, ranks: Int, seconds: Double,
+                rows: [Row], seeds: [SeedResult] = []) {
+        self.name = name; self.summary = summary; self.distillation = distillation; self.studentSteps = studentSteps
+        self.ranks = ranks; self.seconds = seconds; self.rows = rows; self.seeds = seeds
+    }
 
     public func row(_ role: String) -> Row? { rows.first { $0.role == role } }
 
@@ -49,7 +64,17 @@ public struct DistillReport: Encodable {
         return Double(s.errors - d.errors) / Double(s.errors - t.errors)
     }
 
-    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed }
+    /// The gap closed by the mean errors over seeds (scratch against distilled), when there are several.
+    public var meanGapClosed: Double? {
+        let scratch = seeds.compactMap(\.scratchErrors)
+        guard seeds.count > 1, scratch.count == seeds.count, let t = teacher else { return nil }
+        let s = Double(scratch.reduce(0, +)) / Double(seeds.count)
+        let d = Double(seeds.map(\.distilledErrors).reduce(0, +)) / Double(seeds.count)
+        guard s != Double(t.errors) else { return nil }
+        return (s - d) / (s - Double(t.errors))
+    }
+
+    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -61,6 +86,8 @@ public struct DistillReport: Encodable {
         try c.encode(seconds, forKey: .seconds)
         try c.encode(rows, forKey: .rows)
         try c.encodeIfPresent(gapClosed, forKey: .gapClosed)
+        if !seeds.isEmpty { try c.encode(seeds, forKey: .seeds) }
+        try c.encodeIfPresent(meanGapClosed, forKey: .meanGapClosed)
     }
 
     /// The table of report.md (also printed at the end of `cohort distill` and `cohort compress`).
@@ -87,7 +114,20 @@ public struct DistillReport: Encodable {
         if let g = gapClosed, let t = teacher, let s = row("scratch"), let d = row("distilled") {
             md += String(format: "Distillation closed **%.1f%%** of the test-error gap between the scratch student (%d errors) and the teacher (%d): the distilled student makes %d.\n",
                          g * 100, s.errors, t.errors, d.errors)
-        } else if row("distilled") != nil {
+        }
+        if seeds.count > 1 {
+            let list = { (v: [Int]) in v.map(String.init).joined(separator: ", ") }
+            let mean = { (v: [Int]) in Double(v.reduce(0, +)) / Double(v.count) }
+            let distilled = seeds.map(\.distilledErrors), scratch = seeds.compactMap(\.scratchErrors)
+            md += String(format: "\nOver %d seeds (%@; same transfer set and teacher): distilled student %@ errors (mean %.1f)",
+                         seeds.count, seeds.map { String($0.seed) }.joined(separator: ", "), list(distilled), mean(distilled))
+            if scratch.count == seeds.count {
+                md += String(format: ", scratch student %@ (mean %.1f)", list(scratch), mean(scratch))
+            }
+            if let g = meanGapClosed { md += String(format: "; the means close **%.1f%%** of the gap", g * 100) }
+            md += ".\n"
+        }
+        if gapClosed == nil && row("distilled") != nil {
             md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
         }
         md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Quantised models are "

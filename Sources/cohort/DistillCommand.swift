@@ -18,6 +18,9 @@ struct DistillCommand: ParsableCommand {
     @Flag(help: "Also train the student from scratch with the same steps and augmentation, to measure the share of the gap closed.")
     var baseline = false
 
+    @Option(help: "Train this many students (and scratch students) from seeds seed, seed + 1, ... and report every seed's errors and the gap closed by their means.")
+    var repeats: Int = 1
+
     @Flag(help: "No progress bar or per-step lines.")
     var quiet = false
 
@@ -25,7 +28,7 @@ struct DistillCommand: ParsableCommand {
         let comm = try Runtime.communicator()
         try Runtime.guarded(comm) {
             let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
-            let run = try DistillationRun(config: runConfig, configYAML: yaml, communicator: comm, baseline: baseline, showProgress: !quiet)
+            let run = try DistillationRun(config: runConfig, configYAML: yaml, communicator: comm, baseline: baseline, repeats: repeats, showProgress: !quiet)
             let report = try run.run()
             if comm.rank == 0 {
                 print("")

@@ -89,6 +89,34 @@ final class DistillCLITests: XCTestCase {
         for (m, v) in zip(mask, w1.scalars) where m == 0 { XCTAssertEqual(v, 0) }
     }
 
+    /// --repeats 3 trains students from seeds 4, 5 and 6; the first pair is the table's, the others
+    /// differ from it, and the mean gap is computed from the listed errors.
+    func testRepeatsReportEverySeedAndTheMeanGap() throws {
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        let config = try distillConfig(dir, teachers: [t])
+        let r = try CLI.run(["cohort", "distill", config, "--baseline", "--repeats", "3", "--set", "distill.prune=null",
+                             "--set", "distill.quantize=false", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Over 3 seeds (4, 5, 6"), r.stdout)
+        let json = try report(dir, "distill")
+        let rows = json["rows"] as! [[String: Any]]
+        let errors = { (role: String) in rows.first { $0["role"] as? String == role }!["errors"] as! Int }
+        let seeds = json["seeds"] as! [[String: Any]]
+        XCTAssertEqual(seeds.map { $0["seed"] as? Int }, [4, 5, 6])
+        XCTAssertEqual(seeds[0]["distilledErrors"] as? Int, errors("distilled"))
+        XCTAssertEqual(seeds[0]["scratchErrors"] as? Int, errors("scratch"))
+        let distilled = seeds.map { $0["distilledErrors"] as! Int }, scratch = seeds.map { $0["scratchErrors"] as! Int }
+        XCTAssertGreaterThan(Set(distilled).count + Set(scratch).count, 2, "other seeds should train other students")
+        let s = Double(scratch.reduce(0, +)) / 3, d = Double(distilled.reduce(0, +)) / 3, teacherErrors = Double(errors("teacher"))
+        XCTAssertEqual(json["meanGapClosed"] as! Double, (s - d) / (s - teacherErrors), accuracy: 1e-9)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("distill/scratch-seed6/metrics.jsonl").path))
+
+        let bad = try CLI.run(["cohort", "distill", config, "--repeats", "0", "--quiet"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--repeats: must be at least 1"), bad.stderr)
+    }
+
     /// Every bad teacher stops the run before training, with one line naming the file and the reason.
     func testBadTeachersAreRejectedBeforeTraining() throws {
         let dir = try CLI.temporaryDirectory()
