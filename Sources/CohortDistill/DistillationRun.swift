@@ -102,9 +102,9 @@ public final class DistillationRun {
         let studentFile = try stages.export(student.session, studentYAML, models.appendingPathComponent("student.safetensors"))
         rows.append(stages.row("distilled student", "distilled", distilled, student.session, studentFile, studentSpeed))
 
-        if baseline {
-            // Same steps, epochs, schedule and (for augmented sets) the very same images, with labels.
-            let scratchTrain = try Self.scratchSet(transfer, train: data.train)
+        // Same steps, epochs, schedule and (for augmented sets) the very same images, with labels.
+        let scratchTrain = baseline ? try Self.scratchSet(transfer, train: data.train) : nil
+        if let scratchTrain {
             let (scratchConfig, scratchYAML) = try stages.subRun("scratch", [])
             let scratch = try Trainer(config: scratchConfig, configYAML: scratchYAML, communicator: comm, resume: false,
                                       showProgress: showProgress, data: data, trainSet: scratchTrain)
@@ -125,11 +125,11 @@ public final class DistillationRun {
             let d = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                                 data: data, distillation: setup).run()
             var scratchErrors: Int?
-            if baseline {
+            if let scratchTrain {
                 let (sc, sy) = try stages.subRun("scratch-seed\(seed)", ["seed=\(seed)"])
                 stages.say("student from scratch, seed \(seed)")
                 scratchErrors = try Trainer(config: sc, configYAML: sy, communicator: comm, resume: false, showProgress: showProgress,
-                                            data: data, trainSet: try Self.scratchSet(transfer, train: data.train)).run().errors
+                                            data: data, trainSet: scratchTrain).run().errors
             }
             seeds.append(.init(seed: seed, scratchErrors: scratchErrors, distilledErrors: d.errors))
         }
