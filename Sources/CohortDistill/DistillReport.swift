@@ -60,19 +60,23 @@ public struct DistillReport: Encodable {
 
     /// (scratch errors - distilled errors) / (scratch errors - teacher errors).
     public var gapClosed: Double? {
-        guard let t = teacher, let s = row("scratch"), let d = row("distilled"), s.errors != t.errors else { return nil }
-        return Double(s.errors - d.errors) / Double(s.errors - t.errors)
+        guard let t = teacher, let s = row("scratch"), let d = row("distilled") else { return nil }
+        return Self.share(scratch: Double(s.errors), distilled: Double(d.errors), teacher: Double(t.errors))
     }
 
     /// The gap closed by the mean errors over seeds (scratch against distilled), when there are several.
     public var meanGapClosed: Double? {
         let scratch = seeds.compactMap(\.scratchErrors)
         guard seeds.count > 1, scratch.count == seeds.count, let t = teacher else { return nil }
-        let s = Double(scratch.reduce(0, +)) / Double(seeds.count)
-        let d = Double(seeds.map(\.distilledErrors).reduce(0, +)) / Double(seeds.count)
-        guard s != Double(t.errors) else { return nil }
-        return (s - d) / (s - Double(t.errors))
+        return Self.share(scratch: Self.mean(scratch), distilled: Self.mean(seeds.map(\.distilledErrors)), teacher: Double(t.errors))
     }
+
+    /// (scratch - distilled) / (scratch - teacher), in test errors; nil when there is no gap.
+    static func share(scratch: Double, distilled: Double, teacher: Double) -> Double? {
+        scratch == teacher ? nil : (scratch - distilled) / (scratch - teacher)
+    }
+
+    static func mean(_ v: [Int]) -> Double { Double(v.reduce(0, +)) / Double(max(v.count, 1)) }
 
     enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed }
 
@@ -117,12 +121,11 @@ public struct DistillReport: Encodable {
         }
         if seeds.count > 1 {
             let list = { (v: [Int]) in v.map(String.init).joined(separator: ", ") }
-            let mean = { (v: [Int]) in Double(v.reduce(0, +)) / Double(v.count) }
             let distilled = seeds.map(\.distilledErrors), scratch = seeds.compactMap(\.scratchErrors)
             md += String(format: "\nOver %d seeds (%@; same transfer set and teacher): distilled student %@ errors (mean %.1f)",
-                         seeds.count, seeds.map { String($0.seed) }.joined(separator: ", "), list(distilled), mean(distilled))
+                         seeds.count, seeds.map { String($0.seed) }.joined(separator: ", "), list(distilled), Self.mean(distilled))
             if scratch.count == seeds.count {
-                md += String(format: ", scratch student %@ (mean %.1f)", list(scratch), mean(scratch))
+                md += String(format: ", scratch student %@ (mean %.1f)", list(scratch), Self.mean(scratch))
             }
             if let g = meanGapClosed { md += String(format: "; the means close **%.1f%%** of the gap", g * 100) }
             md += ".\n"
