@@ -93,9 +93,7 @@ public final class DistillationRun {
                                       temperature: distill.temperature, alpha: distill.alpha)
 
         // The distilled student.
-        let (studentConfig, studentYAML) = try stages.subRun("student", [])
-        let student = try Trainer(config: studentConfig, configYAML: studentYAML, communicator: comm, resume: false,
-                                  showProgress: showProgress, data: data, distillation: setup)
+        let (student, studentYAML) = try studentRun("student", [], data: data, distillation: setup)
         stages.say("distilling into the student: \(student.totalSteps) steps")
         let distilled = try student.run()
         let studentSpeed = try stages.speed(of: student.session, data)
@@ -104,34 +102,29 @@ public final class DistillationRun {
 
         // Same steps, epochs, schedule and (for augmented sets) the very same images, with labels.
         let scratchTrain = baseline ? try Self.scratchSet(transfer, train: data.train) : nil
+        var scratchErrors: Int?
         if let scratchTrain {
-            let (scratchConfig, scratchYAML) = try stages.subRun("scratch", [])
-            let scratch = try Trainer(config: scratchConfig, configYAML: scratchYAML, communicator: comm, resume: false,
-                                      showProgress: showProgress, data: data, trainSet: scratchTrain)
+            let (scratch, scratchYAML) = try studentRun("scratch", [], data: data, trainSet: scratchTrain)
             stages.say("student from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
             let e = try scratch.run()
+            scratchErrors = e.errors
             let file = try stages.export(scratch.session, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
             rows.insert(stages.row("student from scratch", "scratch", e, scratch.session, file, try stages.speed(of: scratch.session, data)),
                         at: rows.firstIndex { $0.role == "distilled" }!)
         }
 
         // More seeds of both students (initialisation, order, dropout; same transfer set and teacher).
-        var seeds = [DistillReport.SeedResult(seed: config.seed, scratchErrors: rows.first { $0.role == "scratch" }?.errors,
-                                              distilledErrors: distilled.errors)]
+        var seeds = [DistillReport.SeedResult(seed: config.seed, scratchErrors: scratchErrors, distilledErrors: distilled.errors)]
         for r in 1..<repeats {
             let seed = config.seed &+ UInt64(r)
-            let (c, y) = try stages.subRun("student-seed\(seed)", ["seed=\(seed)"])
             stages.say("distilled student, seed \(seed)")
-            let d = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
-                                data: data, distillation: setup).run()
-            var scratchErrors: Int?
+            let d = try studentRun("student-seed\(seed)", ["seed=\(seed)"], data: data, distillation: setup).trainer.run()
+            var seedScratchErrors: Int?
             if let scratchTrain {
-                let (sc, sy) = try stages.subRun("scratch-seed\(seed)", ["seed=\(seed)"])
                 stages.say("student from scratch, seed \(seed)")
-                scratchErrors = try Trainer(config: sc, configYAML: sy, communicator: comm, resume: false, showProgress: showProgress,
-                                            data: data, trainSet: scratchTrain).run().errors
+                seedScratchErrors = try studentRun("scratch-seed\(seed)", ["seed=\(seed)"], data: data, trainSet: scratchTrain).trainer.run().errors
             }
-            seeds.append(.init(seed: seed, scratchErrors: scratchErrors, distilledErrors: d.errors))
+            seeds.append(.init(seed: seed, scratchErrors: seedScratchErrors, distilledErrors: d.errors))
         }
 
         // Post-training int8 quantisation of the distilled student.
@@ -164,6 +157,14 @@ public final class DistillationRun {
                                    ranks: comm.size, seconds: Runtime.now() - started, rows: rows, seeds: repeats > 1 ? seeds : [])
         if isLeader { try report.write(to: folder) }
         return report
+    }
+
+    /// A student sub-run in `folder/name`: distilled from `distillation`, or trained on `trainSet` with its labels.
+    private func studentRun(_ name: String, _ overrides: [String], data: DataSplits, distillation: DistillationSetup? = nil,
+                            trainSet: Dataset? = nil) throws -> (trainer: Trainer, yaml: String) {
+        let (c, y) = try stages.subRun(name, overrides)
+        return (try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
+                            data: data, trainSet: trainSet, distillation: distillation), y)
     }
 
     /// What the scratch student trains on: the transfer set's examples that have labels, in the
