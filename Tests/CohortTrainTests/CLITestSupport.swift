@@ -48,14 +48,14 @@ enum CLI {
                       stderr: String(decoding: errData.get(), as: UTF8.self))
     }
 
-    /// One BLAS thread and the CPU's own kernels for every child, so runs compare bit for bit
-    /// (a different thread count or kernel sums in another order).
+    /// One BLAS thread and the same kernels for every child, so runs compare bit for bit (a
+    /// different thread count or kernel sums in another order). The kernels are the ones
+    /// launch/env.sh chose (launch/test sources it): OPENBLAS_CORETYPE is passed on as it is.
     static var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         env["OPENBLAS_NUM_THREADS"] = "1"
-        env.removeValue(forKey: "OPENBLAS_CORETYPE")
         return env
     }
 
