@@ -2,8 +2,11 @@
 import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
-//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortFormats -> Cohort -> CBLAS
-// CMPI, CBLAS and CZlib are system-library targets resolved with pkg-config (ompi-c, openblas, zlib).
+//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS
+//   CohortNN -> CohortFormats (models load from safetensors); CohortDistributed -> CMPI, CAtomics; CohortData -> CZlib
+// Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
+// resolved with pkg-config (ompi-c, openblas, zlib). CAllocationCounter interposes malloc, so only
+// the binary that counts allocations (`cohort bench train`) links it.
 let package = Package(
     name: "Cohort",
     platforms: [.macOS(.v13)],
@@ -29,12 +32,12 @@ let package = Package(
         .target(name: "CohortData", dependencies: ["Cohort", "CZlib"], path: "Sources/CohortData"),
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
-        .target(name: "CohortNN", dependencies: ["Cohort"], path: "Sources/CohortNN"),
+        .target(name: "CohortNN", dependencies: ["Cohort", "CohortFormats"], path: "Sources/CohortNN"),
         .target(name: "CAtomics", path: "Sources/CAtomics"),
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .target(name: "CohortDistributed", dependencies: ["Cohort", "CMPI", "CAtomics"], path: "Sources/CohortDistributed"),
         .target(name: "CohortTrain",
-                dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CAllocationCounter",
+                dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed",
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/CohortTrain"),
         .target(name: "CohortDistill",
@@ -43,16 +46,18 @@ let package = Package(
         .executableTarget(
             name: "cohort",
             dependencies: [
-                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CohortDistill", "CBLASReference",
+                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CohortDistill", "CBLASReference", "CAllocationCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),
         .testTarget(name: "CohortTests", dependencies: ["Cohort"], path: "Tests/CohortTests"),
-        .testTarget(name: "CohortDataTests", dependencies: ["CohortData"], path: "Tests/CohortDataTests"),
-        .testTarget(name: "CohortOptimTests", dependencies: ["CohortOptim"], path: "Tests/CohortOptimTests"),
-        .testTarget(name: "CohortFormatsTests", dependencies: ["CohortFormats"], path: "Tests/CohortFormatsTests"),
-        .testTarget(name: "CohortNNTests", dependencies: ["CohortNN"], path: "Tests/CohortNNTests"),
-        .testTarget(name: "CohortTrainTests", dependencies: ["CohortTrain"], path: "Tests/CohortTrainTests"),
-        .testTarget(name: "CohortDistillTests", dependencies: ["CohortDistill", "CohortOptim", "CohortData", "CohortTrain"], path: "Tests/CohortDistillTests"),
+        .testTarget(name: "CohortDataTests", dependencies: ["Cohort", "CohortData", "CZlib"], path: "Tests/CohortDataTests"),
+        .testTarget(name: "CohortOptimTests", dependencies: ["Cohort", "CohortOptim"], path: "Tests/CohortOptimTests"),
+        .testTarget(name: "CohortFormatsTests", dependencies: ["Cohort", "CohortFormats"], path: "Tests/CohortFormatsTests"),
+        .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN"], path: "Tests/CohortNNTests"),
+        .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain"],
+                    path: "Tests/CohortTrainTests"),
+        .testTarget(name: "CohortDistillTests", dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortTrain", "CohortDistill"],
+                    path: "Tests/CohortDistillTests"),
     ]
 )

@@ -42,7 +42,7 @@ final class CompressionStages {
     }
 
     struct Pruned {
-        let session: TrainingSession
+        let model: Model
         let pruner: MagnitudePruner
         let evaluation: Evaluation
         let yaml: String
@@ -54,7 +54,7 @@ final class CompressionStages {
     /// on the labels. Each round's rate falls from `prune.lr` to 0 on a cosine, so the weights
     /// settle after each cut instead of ending on a large constant step. Writes
     /// `models/<fileName>` with the masks.
-    func pruneAndFineTune(_ start: TrainingSession, prune: PruneConfig, setup: DistillationSetup?, data: DataSplits,
+    func pruneAndFineTune(_ start: Model, prune: PruneConfig, setup: DistillationSetup?, data: DataSplits,
                           fileName: String) throws -> (Pruned, ModelExport.Written) {
         var current = start
         var last: Pruned?
@@ -67,11 +67,10 @@ final class CompressionStages {
                                                        "training.checkpoint_every=0", "training.patience=0"])
             let trainer = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                                       data: data, distillation: setup)
-            try trainer.session.parameters.values.assign(current.parameters.values)
-            try trainer.session.buffers.values.assign(current.buffers.values)
+            trainer.model.assign(from: current)
             let pruner = MagnitudePruner(arena: trainer.session.parameters)
             if let masks { pruner.restore(masks) }
-            pruner.prune(to: target, global: prune.scope == "global")
+            pruner.prune(to: target, global: prune.scope == .global)
             trainer.afterUpdate = { pruner.apply() }
             say(String(format: "pruning round %d of %d: %.1f%% of %d weights zero, fine-tuning %d steps", round, prune.rounds,
                        pruner.sparsity * 100, pruner.prunableCount, prune.finetuneSteps))
@@ -80,52 +79,44 @@ final class CompressionStages {
                 e = try trainer.run()
             } else {
                 let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
-                e = try evaluator.evaluate(trainer.session, communicator: comm)
+                e = try evaluator.evaluate(trainer.model, communicator: comm)
             }
             masks = pruner.masks
-            current = trainer.session
-            last = Pruned(session: trainer.session, pruner: pruner, evaluation: e, yaml: y)
+            current = trainer.model
+            last = Pruned(model: trainer.model, pruner: pruner, evaluation: e, yaml: y)
         }
-        let file = try export(last!.session, last!.yaml, models.appendingPathComponent(fileName), pruner: last!.pruner)
+        let file = try export(last!.model, last!.yaml, models.appendingPathComponent(fileName), pruner: last!.pruner)
         return (last!, file)
     }
 
-    /// Test evaluation of `session` with its Linear/Conv weights replaced by their int8 round trip
+    /// Test evaluation of `model` with its Linear/Conv weights replaced by their int8 round trip
     /// (what `cohort eval` computes from the int8 file; every rank does it, no shared file needed).
-    func evaluateQuantized(_ session: TrainingSession, _ data: DataSplits) throws -> Evaluation {
-        let saved = session.parameters.values.copy()
-        defer { try? session.parameters.values.assign(saved) }
-        for e in session.parameters.entries where e.decays && e.shape.count >= 2 {
-            let w = session.parameters.values.pointer + e.offset
+    func evaluateQuantized(_ model: Model, _ data: DataSplits) throws -> Evaluation {
+        let saved = model.parameters.values.copy()
+        defer { try? model.parameters.values.assign(saved) }
+        for e in model.parameters.entries where e.decays && e.shape.count >= 2 {
+            let w = model.parameters.values.pointer + e.offset
             let (q, scales) = Int8Quantization.quantize(w, rows: e.shape[0], columns: e.count / e.shape[0])
             Int8Quantization.dequantize(q, scales: scales, rows: e.shape[0], columns: e.count / e.shape[0], into: w)
         }
         let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
-        return try evaluator.evaluate(session, communicator: comm)
+        return try evaluator.evaluate(model, communicator: comm)
     }
 
-    func export(_ session: TrainingSession, _ yaml: String, _ url: URL, quantize: Bool = false,
+    func export(_ model: Model, _ yaml: String, _ url: URL, quantize: Bool = false,
                 pruner: MagnitudePruner? = nil) throws -> ModelExport.Written {
         var written = ModelExport.Written(bytes: 0, weightBytes: 0)
-        if isLeader { written = try ModelExport.save(session, configYAML: yaml, to: url, quantize: quantize, pruner: pruner) }
+        if isLeader { written = try ModelExport.save(model, configYAML: yaml, to: url, quantize: quantize, pruner: pruner) }
         return written
     }
 
-    func speed(of session: TrainingSession, _ data: DataSplits) throws -> Double {
-        let tape = Tape(recording: false)
-        return try InferenceSpeed.measure(dataset: data.test, normalization: data.normalization) { _ = try session.predict(Var($0), tape: tape) }
+    func speed(of model: Model, _ data: DataSplits) throws -> Double {
+        try InferenceSpeed.measure(dataset: data.test, normalization: data.normalization) { _ = try model.predict($0) }
     }
 
-    func row(_ name: String, _ role: String, _ e: Evaluation, _ session: TrainingSession, _ written: ModelExport.Written,
+    func row(_ name: String, _ role: DistillReport.Role, _ e: Evaluation, _ model: Model, _ written: ModelExport.Written,
              _ speed: Double) -> DistillReport.Row {
-        .init(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: session.parameters.parameterCount,
-              nonzero: Self.nonzero(session), bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed, file: nil)
-    }
-
-    static func nonzero(_ session: TrainingSession) -> Int {
-        var n = 0
-        let v = session.parameters.values.pointer
-        for e in session.parameters.entries { for i in 0..<e.count where v[e.offset + i] != 0 { n += 1 } }
-        return n
+        .init(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: model.parameters.parameterCount,
+              nonzero: model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed, file: nil)
     }
 }

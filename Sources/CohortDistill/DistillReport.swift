@@ -6,8 +6,7 @@ import Foundation
 public struct DistillReport: Encodable {
     public struct Row: Encodable {
         public let name: String
-        /// teacher, ensemble, scratch, distilled, original, int8, pruned, pruned-int8
-        public let role: String
+        public let role: Role
         public let accuracy: Double
         public let errors: Int
         public let parameters: Int
@@ -18,6 +17,15 @@ public struct DistillReport: Encodable {
         public let weightBytes: Int
         public let samplesPerSecond: Double
         public let file: String?
+    }
+
+    /// What a row's model is (written as its raw value in report.json).
+    public enum Role: String, Encodable, Sendable {
+        case teacher, ensemble, scratch, distilled, original, int8, pruned
+        case prunedInt8 = "pruned-int8"
+
+        /// A compressed copy of another row's model (the report gives its change in accuracy).
+        var isCompressed: Bool { [.int8, .pruned, .prunedInt8].contains(self) }
     }
 
     /// One seed's pair of students (`cohort distill --repeats N`).
@@ -53,14 +61,14 @@ public struct DistillReport: Encodable {
         self.ranks = ranks; self.seconds = seconds; self.rows = rows; self.seeds = seeds
     }
 
-    public func row(_ role: String) -> Row? { rows.first { $0.role == role } }
+    public func row(_ role: Role) -> Row? { rows.first { $0.role == role } }
 
     /// The teacher the student is compared with: the ensemble when there is one.
-    public var teacher: Row? { row("ensemble") ?? row("teacher") }
+    public var teacher: Row? { row(.ensemble) ?? row(.teacher) }
 
     /// (scratch errors - distilled errors) / (scratch errors - teacher errors).
     public var gapClosed: Double? {
-        guard let t = teacher, let s = row("scratch"), let d = row("distilled") else { return nil }
+        guard let t = teacher, let s = row(.scratch), let d = row(.distilled) else { return nil }
         return Self.share(scratch: Double(s.errors), distilled: Double(d.errors), teacher: Double(t.errors))
     }
 
@@ -97,12 +105,12 @@ public struct DistillReport: Encodable {
     /// The table of report.md (also printed at the end of `cohort distill` and `cohort compress`).
     public var table: String {
         // Compression rows show their change against the model they were made from.
-        let reference = row("distilled") ?? row("original")
+        let reference = row(.distilled) ?? row(.original)
         var md = "| model | test accuracy | errors | parameters (non-zero) | file bytes | weight bytes | inference samples/s |\n"
         md += "|---|---:|---:|---:|---:|---:|---:|\n"
         for r in rows {
             var accuracy = String(format: "%.2f%%", r.accuracy * 100)
-            if let reference, ["int8", "pruned", "pruned-int8"].contains(r.role) {
+            if let reference, r.role.isCompressed {
                 accuracy += String(format: " (%+.2f)", (r.accuracy - reference.accuracy) * 100)
             }
             let nz = r.nonzero == r.parameters ? "\(r.parameters)" : "\(r.parameters) (\(r.nonzero))"
@@ -115,7 +123,7 @@ public struct DistillReport: Encodable {
         var md = "# \(name): distillation and compression\n\n"
         md += summary + String(format: " %d rank(s), %.0f s in all.\n\n", ranks, seconds)
         md += table + "\n"
-        if let g = gapClosed, let t = teacher, let s = row("scratch"), let d = row("distilled") {
+        if let g = gapClosed, let t = teacher, let s = row(.scratch), let d = row(.distilled) {
             md += String(format: "Distillation closed **%.1f%%** of the test-error gap between the scratch student (%d errors) and the teacher (%d): the distilled student makes %d.\n",
                          g * 100, s.errors, t.errors, d.errors)
         }
@@ -130,7 +138,7 @@ public struct DistillReport: Encodable {
             if let g = meanGapClosed { md += String(format: "; the means close **%.1f%%** of the gap", g * 100) }
             md += ".\n"
         }
-        if gapClosed == nil && row("distilled") != nil {
+        if gapClosed == nil && row(.distilled) != nil {
             md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
         }
         md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Quantised models are "

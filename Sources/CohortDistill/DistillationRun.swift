@@ -31,7 +31,7 @@ public final class DistillationRun {
         guard let distill = config.distill else {
             throw CohortError.invalid("distill: the config has no distill section (teachers, temperature, alpha, transfer); see configs/distill-fashion.yaml")
         }
-        guard config.distributed.mode == "sync" else {
+        guard config.distributed.mode == .sync else {
             throw CohortError.invalid("distributed.mode: distillation runs with the synchronous reducer; Hogwild is for cohort train")
         }
         self.config = config
@@ -62,17 +62,17 @@ public final class DistillationRun {
             let e = try single.evaluate(on: test, normalization: data.normalization, communicator: comm)
             let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try single.probabilities(of: $0, temperature: 1) }
             let file = models.appendingPathComponent("teacher-\(i + 1).safetensors")
-            let written = try isLeader ? ModelExport.save(m.session, configYAML: m.configYAML, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
-            rows.append(.init(name: "teacher \(m.name)", role: "teacher", accuracy: e.accuracy, errors: e.errors, parameters: m.parameterCount,
-                              nonzero: CompressionStages.nonzero(m.session), bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
+            let written = try isLeader ? ModelExport.save(m.model, configYAML: m.configYAML, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
+            rows.append(.init(name: "teacher \(m.name)", role: .teacher, accuracy: e.accuracy, errors: e.errors, parameters: m.parameterCount,
+                              nonzero: m.model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
                               file: m.path))
             stages.say(String(format: "teacher %@ (%@): test accuracy %.4f, %d errors", m.name, m.path, e.accuracy, e.errors))
         }
         if teacher.members.count > 1 {
             let e = try teacher.evaluate(on: test, normalization: data.normalization, communicator: comm)
             let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try teacher.probabilities(of: $0, temperature: 1) }
-            let parts = rows.filter { $0.role == "teacher" }
-            rows.append(.init(name: "teacher ensemble (\(teacher.members.count))", role: "ensemble", accuracy: e.accuracy, errors: e.errors,
+            let parts = rows.filter { $0.role == .teacher }
+            rows.append(.init(name: "teacher ensemble (\(teacher.members.count))", role: .ensemble, accuracy: e.accuracy, errors: e.errors,
                               parameters: parts.reduce(0) { $0 + $1.parameters }, nonzero: parts.reduce(0) { $0 + $1.nonzero },
                               bytes: parts.reduce(0) { $0 + $1.bytes }, weightBytes: parts.reduce(0) { $0 + $1.weightBytes },
                               samplesPerSecond: speed, file: nil))
@@ -82,7 +82,7 @@ public final class DistillationRun {
         // Transfer set and, when the student sees it without on-the-fly augmentation, the cache.
         var t0 = Runtime.now()
         let transfer = try TransferSet.build(distill.transfer, train: data.train, seed: config.seed, communicator: comm)
-        stages.say(String(format: "transfer set: %@ x%d, %d examples (%d labelled), built in %.1f s", distill.transfer.set,
+        stages.say(String(format: "transfer set: %@ x%d, %d examples (%d labelled), built in %.1f s", distill.transfer.set.rawValue,
                    distill.transfer.multiplier, transfer.dataset.count, transfer.labeled.filter { $0 }.count, Runtime.now() - t0))
         if data.augmentation == .none {
             t0 = Runtime.now()
@@ -96,9 +96,9 @@ public final class DistillationRun {
         let (student, studentYAML) = try studentRun("student", [], data: data, distillation: setup)
         stages.say("distilling into the student: \(student.totalSteps) steps")
         let distilled = try student.run()
-        let studentSpeed = try stages.speed(of: student.session, data)
-        let studentFile = try stages.export(student.session, studentYAML, models.appendingPathComponent("student.safetensors"))
-        rows.append(stages.row("distilled student", "distilled", distilled, student.session, studentFile, studentSpeed))
+        let studentSpeed = try stages.speed(of: student.model, data)
+        let studentFile = try stages.export(student.model, studentYAML, models.appendingPathComponent("student.safetensors"))
+        rows.append(stages.row("distilled student", .distilled, distilled, student.model, studentFile, studentSpeed))
 
         // Same steps, epochs, schedule and (for augmented sets) the very same images, with labels.
         let scratchTrain = baseline ? try Self.scratchSet(transfer, train: data.train) : nil
@@ -108,9 +108,9 @@ public final class DistillationRun {
             stages.say("student from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
             let e = try scratch.run()
             scratchErrors = e.errors
-            let file = try stages.export(scratch.session, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
-            rows.insert(stages.row("student from scratch", "scratch", e, scratch.session, file, try stages.speed(of: scratch.session, data)),
-                        at: rows.firstIndex { $0.role == "distilled" }!)
+            let file = try stages.export(scratch.model, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
+            rows.insert(stages.row("student from scratch", .scratch, e, scratch.model, file, try stages.speed(of: scratch.model, data)),
+                        at: rows.firstIndex { $0.role == .distilled }!)
         }
 
         // More seeds of both students (initialisation, order, dropout; same transfer set and teacher).
@@ -130,28 +130,28 @@ public final class DistillationRun {
         // Post-training int8 quantisation of the distilled student.
         if distill.quantize {
             let file = models.appendingPathComponent("student-int8.safetensors")
-            let written = try stages.export(student.session, studentYAML, file, quantize: true)
-            let e = try stages.evaluateQuantized(student.session, data)
-            rows.append(stages.row("distilled student, int8", "int8", e, student.session, written, studentSpeed))
+            let written = try stages.export(student.model, studentYAML, file, quantize: true)
+            let e = try stages.evaluateQuantized(student.model, data)
+            rows.append(stages.row("distilled student, int8", .int8, e, student.model, written, studentSpeed))
         }
 
         if let prune = distill.prune {
-            let (pruned, file) = try stages.pruneAndFineTune(student.session, prune: prune, setup: setup, data: data, fileName: "student-pruned.safetensors")
-            rows.append(stages.row(String(format: "distilled student, %.0f%% sparse", pruned.sparsity * 100), "pruned", pruned.evaluation,
-                            pruned.session, file, studentSpeed))
+            let (pruned, file) = try stages.pruneAndFineTune(student.model, prune: prune, setup: setup, data: data, fileName: "student-pruned.safetensors")
+            rows.append(stages.row(String(format: "distilled student, %.0f%% sparse", pruned.sparsity * 100), .pruned, pruned.evaluation,
+                            pruned.model, file, studentSpeed))
             if distill.quantize {
                 let qfile = models.appendingPathComponent("student-pruned-int8.safetensors")
-                let written = try stages.export(pruned.session, pruned.yaml, qfile, quantize: true, pruner: pruned.pruner)
-                let e = try stages.evaluateQuantized(pruned.session, data)
-                rows.append(stages.row(String(format: "distilled student, %.0f%% sparse, int8", pruned.sparsity * 100), "pruned-int8", e,
-                                pruned.session, written, studentSpeed))
+                let written = try stages.export(pruned.model, pruned.yaml, qfile, quantize: true, pruner: pruned.pruner)
+                let e = try stages.evaluateQuantized(pruned.model, data)
+                rows.append(stages.row(String(format: "distilled student, %.0f%% sparse, int8", pruned.sparsity * 100), .prunedInt8, e,
+                                pruned.model, written, studentSpeed))
             }
         }
 
-        let settings = DistillReport.Distillation(temperature: distill.temperature, alpha: distill.alpha, transferSet: distill.transfer.set,
+        let settings = DistillReport.Distillation(temperature: distill.temperature, alpha: distill.alpha, transferSet: distill.transfer.set.rawValue,
                                                   multiplier: distill.transfer.multiplier, transferExamples: transfer.dataset.count)
         let summary = String(format: "Transfer set **%@** x%d (%d examples), T = %g, alpha = %g, %d student steps on",
-                             distill.transfer.set, distill.transfer.multiplier, transfer.dataset.count, Double(distill.temperature),
+                             distill.transfer.set.rawValue, distill.transfer.multiplier, transfer.dataset.count, Double(distill.temperature),
                              Double(distill.alpha), student.totalSteps)
         let report = DistillReport(name: config.name, summary: summary, distillation: settings, studentSteps: student.totalSteps,
                                    ranks: comm.size, seconds: Runtime.now() - started, rows: rows, seeds: repeats > 1 ? seeds : [])

@@ -1,5 +1,6 @@
 import Cohort
 import CohortFormats
+import CohortNN
 import CohortTrain
 import Foundation
 
@@ -14,11 +15,11 @@ public enum ModelExport {
     }
 
     @discardableResult
-    public static func save(_ session: TrainingSession, configYAML: String, to url: URL, quantize: Bool = false,
+    public static func save(_ model: Model, configYAML: String, to url: URL, quantize: Bool = false,
                             pruner: MagnitudePruner? = nil) throws -> Written {
         var tensors: [String: SafetensorsTensor] = [:]
         var weightBytes = 0
-        for (e, p) in zip(session.parameters.entries, session.parameters.parameters) {
+        for (e, p) in zip(model.parameters.entries, model.parameters.parameters) {
             let isWeight = e.decays && e.shape.count >= 2
             if quantize && isWeight {
                 let (q, scales) = Int8Quantization.quantize(p.value.pointer, rows: e.shape[0], columns: e.count / e.shape[0])
@@ -30,7 +31,7 @@ public enum ModelExport {
                 if isWeight { weightBytes += 4 * e.count }
             }
         }
-        for (e, p) in zip(session.buffers.entries, session.buffers.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
+        for (e, p) in zip(model.buffers.entries, model.buffers.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
         if let pruner {
             for (e, mask) in zip(pruner.weights, pruner.masks) { tensors["mask." + e.path] = try SafetensorsTensor(shape: e.shape, values: mask) }
         }

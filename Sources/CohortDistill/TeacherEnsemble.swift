@@ -3,7 +3,6 @@ import CohortData
 import CohortDistributed
 import CohortFormats
 import CohortNN
-import CohortOptim
 import CohortTrain
 import Foundation
 
@@ -13,7 +12,7 @@ public final class TeacherEnsemble: SoftTargetSource {
     public struct Member {
         public let path: String
         public let name: String
-        public let session: TrainingSession
+        public let model: Model
         /// The member's own input normalisation (from its embedded config).
         public let normalization: Normalization
         public let parameterCount: Int
@@ -26,9 +25,6 @@ public final class TeacherEnsemble: SoftTargetSource {
     public let temperature: Float
     /// The student's normalisation: features arrive normalised this way and are re-normalised per member.
     let studentNormalization: Normalization
-    /// One tape per member: a shared one would find the other member's nodes at every position
-    /// and rebuild them (with their im2col buffers) on every batch.
-    let tapes: [Tape]
     /// Cached soft targets of every transfer example [N, K], when the transfer set is fixed.
     public private(set) var cache: Tensor?
     private var batchOut = Tensor(zeros: [0])
@@ -45,31 +41,26 @@ public final class TeacherEnsemble: SoftTargetSource {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CohortError.invalid("\(path): teacher checkpoint not found (train it first with cohort train)")
             }
-            let file = try Safetensors.read(from: URL(fileURLWithPath: path))
-            guard file.metadata["format"] == Checkpoint.format, let yaml = file.metadata["config"] else {
-                throw CohortError.invalid("\(path): not a Cohort checkpoint (no format/config metadata)")
-            }
-            let config = try ConfigLoader.decode(RunConfig.self, yaml: yaml, source: "\(path) (embedded config)")
+            let saved = try SavedRun.open(path)
+            let config = saved.config
             guard config.data.dataset == datasetName else {
                 throw CohortError.invalid("\(path): the teacher was trained on \(config.data.dataset), the student's data is \(datasetName)")
             }
-            let model: Sequential
-            do { model = try config.model.build(inputShape: inputShape) } catch {
+            // Each member predicts on its own model (and so its own inference tape: a shared one would
+            // find the other member's nodes at every position and rebuild them on every batch).
+            let model: Model
+            do { model = try Model(spec: config.model, inputShape: inputShape) } catch {
                 throw CohortError.invalid("\(path): its model does not take this data's \(shapeString(inputShape)) inputs: \(error)")
             }
-            let out = try model.outputShape(for: [1] + inputShape)
-            guard out == [1, classes] else {
-                throw CohortError.invalid("\(path): the teacher predicts \(out.last ?? 0) classes but the data has \(classes)")
+            guard model.outputCount == classes else {
+                throw CohortError.invalid("\(path): the teacher predicts \(model.outputCount) classes but the data has \(classes)")
             }
-            let optimizer = try OptimizerConfig(name: "sgd").makeOptimizer(parameterCount: 1)
-            let session = TrainingSession(model: model, optimizer: optimizer, seed: 0)
-            try Checkpoint.loadModel(file, into: session.parameters, session.buffers)
-            members.append(Member(path: path, name: config.name, session: session,
+            try model.load(saved.file)
+            members.append(Member(path: path, name: config.name, model: model,
                                   normalization: Normalization(mean: config.data.mean, std: config.data.std),
-                                  parameterCount: session.parameters.parameterCount, configYAML: yaml))
+                                  parameterCount: model.parameters.parameterCount, configYAML: saved.configYAML))
         }
         self.members = members
-        tapes = members.map { _ in Tape(recording: false) }
         classCount = classes
         self.temperature = temperature
         studentNormalization = normalization
@@ -84,10 +75,10 @@ public final class TeacherEnsemble: SoftTargetSource {
         }
         batchOut.zero()
         let weight = 1 / Float(members.count)
-        for (m, tape) in zip(members, tapes) {
+        for m in members {
             let input = try renormalized(features, for: m.normalization)
-            let logits = try m.session.predict(Var(input), tape: tape)
-            try Tape.softTargets(logits: logits.value, temperature: temperature, into: memberProbs)
+            let logits = try m.model.predict(input)
+            try Tape.softTargets(logits: logits, temperature: temperature, into: memberProbs)
             let out = batchOut.pointer, p = memberProbs.pointer
             for i in 0..<batchOut.count { out[i] += weight * p[i] }
         }

@@ -29,7 +29,7 @@ public struct TransferSet {
         var copies = [base]
         let root = RandomStream(seed: seed).split("transfer")
         switch config.set {
-        case "augmented", "unlabeled":
+        case .augmented, .unlabeled:
             guard config.multiplier == 1 || [2, 3].contains(train.sampleShape.count) else {
                 throw CohortError.invalid("distill.transfer.set: augmented copies need image samples, not \(shapeString(train.sampleShape))")
             }
@@ -38,7 +38,7 @@ public struct TransferSet {
                 copies.append(augmentedCopy(base, sampleShape: train.sampleShape, config: config,
                                             scale: bytes ? 255 : 1, rng: &rng))
             }
-        case "munge":
+        case .munge:
             if config.multiplier > 1 {
                 let unit = Tensor(zeros: [n, d])  // distances on [0, 1] pixels, as the features' scale
                 let scale: Float = bytes ? 1 / 255 : 1
@@ -57,8 +57,8 @@ public struct TransferSet {
         labels.reserveCapacity(n * copies.count)
         let trainLabels = train.labels
         for _ in copies { labels += trainLabels }
-        var labeled = [Bool](repeating: config.set != "unlabeled", count: n * copies.count)
-        if config.set == "munge" { for i in n..<labeled.count { labeled[i] = false } }
+        var labeled = [Bool](repeating: config.set != .unlabeled, count: n * copies.count)
+        if config.set == .munge { for i in n..<labeled.count { labeled[i] = false } }
         if let path = config.images {
             let extra = try unlabeledImages(path, sampleShape: train.sampleShape, bytes: bytes)
             copies.append(extra)

@@ -8,8 +8,8 @@ import Foundation
 /// gradients first. When every gradient of a bucket is final (the tape's gradient-final hook), the
 /// bucket's MPI_Iallreduce starts. Buckets are started strictly in index order, so every rank
 /// issues the same collectives in the same order. `finish()` waits for all and divides by the
-/// world size.
-public final class GradientReducer {
+/// world size. The reducer owns the gradient arena's memory (`gradientStorage`).
+public final class GradientReducer: GradientSync {
     /// One parameter's gradient in the arena: its leaf, and its float range.
     public struct Slot {
         public let variable: Var
@@ -25,6 +25,8 @@ public final class GradientReducer {
     }
 
     public let buckets: [Bucket]
+    public let gradientStorage: Storage
+    public var kind: GradientSyncKind { .mpi }
     private let communicator: Communicator
     private let gradients: UnsafeMutablePointer<Float>
     private var pending: [Int]          // per bucket: slots whose gradient is not final yet
@@ -33,20 +35,22 @@ public final class GradientReducer {
     private var bucketOfSlot: [Int]
     private var slotFinal: [Bool]
     /// When false (early micro-batches of gradient accumulation) hooks do nothing and nothing is sent.
-    public var synchronize = true
+    private var synchronize = true
     /// When false, buckets are not started during backward: `finish()` reduces each with a blocking
     /// MPI_Allreduce (Open MPI's tuned blocking algorithms can beat libnbc's non-blocking ones when
     /// the cores are all busy computing anyway; measured in README).
-    public var overlap = true
+    public let overlap: Bool
     /// Called when a bucket's allreduce starts and when the wait for it ends (for traces).
     public var onBucketStart: ((Int) -> Void)?
     public var onBucketDone: ((Int) -> Void)?
 
-    /// `slots` in parameter (forward) order; `gradients` is the arena's gradient buffer.
-    public init(slots: [Slot], gradients: UnsafeMutablePointer<Float>, communicator: Communicator,
-                bucketBytes: Int, firstBucketBytes: Int? = nil) {
+    /// `slots` in parameter (forward) order, laid out in an arena of `count` floats.
+    public init(slots: [Slot], count: Int, communicator: Communicator, bucketBytes: Int, firstBucketBytes: Int? = nil,
+                overlap: Bool) {
         self.communicator = communicator
-        self.gradients = gradients
+        self.overlap = overlap
+        gradientStorage = Storage(capacity: max(count, 1))
+        gradients = gradientStorage.pointer
         var buckets: [Bucket] = []
         var bucketOfSlot = [Int](repeating: 0, count: slots.count)
         // Reverse order; each bucket grows until it reaches its cap. The first bucket is smaller
@@ -75,12 +79,14 @@ public final class GradientReducer {
         }
     }
 
-    /// Call before each backward that should synchronise.
-    public func prepare() {
+    /// Before the step's first backward.
+    public func beginStep() {
         for b in buckets.indices { pending[b] = buckets[b].slotCount; requests[b] = nil }
         for i in slotFinal.indices { slotFinal[i] = false }
         nextToStart = 0
     }
+
+    public func beginBackward(last: Bool) { synchronize = last }
 
     private func gradientFinal(slot: Int) {
         guard synchronize, overlap, !slotFinal[slot] else { return }

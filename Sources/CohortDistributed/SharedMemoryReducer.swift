@@ -13,13 +13,14 @@ import Glibc
 /// slot, so all ranks end with bitwise-identical averages; a second barrier ends the step. Per rank
 /// that is reading and writing 2x the arena's size, all of it in the shared L3 cache for a model
 /// of a few MB, with no copies into and out of MPI's buffers (`cohort bench train --ranks 2`).
-public final class SharedMemoryReducer {
+public final class SharedMemoryReducer: GradientSync {
     public let arena: SharedArena
     public let count: Int
     let stride: Int
     let rank: Int, size: Int
     private var barriers: UInt64 = 0
     private let chunk: Range<Int>
+    public var kind: GradientSyncKind { .sharedMemory }
 
     /// Collective over the node's ranks (all ranks must be on this node). `count` floats per rank.
     public init(count: Int, communicator comm: Communicator) throws {
@@ -38,10 +39,14 @@ public final class SharedMemoryReducer {
         chunk = lo..<hi
     }
 
-    /// This rank's gradient slot: pass it to the parameter arena as its gradient storage.
+    /// This rank's gradient slot: the gradient arena lives here.
     public var gradientStorage: Storage {
         Storage(borrowing: arena.storage.pointer + rank * stride, capacity: stride, owner: arena)
     }
+
+    public func beginStep() {}
+    public func beginBackward(last: Bool) {}
+    public func finish() throws { allreduce() }
 
     /// Waits until every rank has arrived (a counting barrier on an atomic in the segment).
     private func barrier() {

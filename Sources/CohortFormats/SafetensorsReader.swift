@@ -169,7 +169,7 @@ private enum JSONValue: Decodable {
     case other
 
     init(from decoder: Decoder) throws {
-        if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
+        if let keyed = try? decoder.container(keyedBy: AnyCodingKey.self) {
             var fields: [String: JSONValue] = [:]
             for key in keyed.allKeys { fields[key.stringValue] = try keyed.decode(JSONValue.self, forKey: key) }
             self = .object(fields)
@@ -191,12 +191,5 @@ private enum JSONValue: Decodable {
         } else {
             self = .other
         }
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 }

@@ -148,23 +148,3 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         }
     }
 }
-
-/// Rejects keys a config section does not know, naming the key (configs are checked strictly so a
-/// typo is an error, not a silently ignored setting).
-public func rejectUnknownKeys(_ decoder: Decoder, known: Set<String>) throws {
-    // A container keyed by an enum lists only the keys the enum has: look at the raw keys instead.
-    let c = try decoder.container(keyedBy: AnyKey.self)
-    if let unknown = c.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-        throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [AnyKey(unknown)],
-            debugDescription: "unknown key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))"))
-    }
-}
-
-/// A coding key made from any string.
-public struct AnyKey: CodingKey, Hashable {
-    public var stringValue: String
-    public var intValue: Int?
-    public init(_ s: String) { stringValue = s }
-    public init?(stringValue: String) { self.stringValue = stringValue }
-    public init?(intValue: Int) { stringValue = String(intValue); self.intValue = intValue }
-}

@@ -1,9 +1,10 @@
 import Cohort
 
-/// All of a model's trainable parameters in ONE contiguous, 64-byte-aligned Float32 buffer, and
-/// their gradients in a second buffer of the same layout (llm.c's params_memory). Each layer's
-/// weight and bias become views into it. The optimizer updates the arena in one pass, the
-/// allreduce sends slices of the gradient buffer, and a checkpoint is the arena plus its index.
+/// All of a model's trainable parameters in ONE contiguous, 64-byte-aligned Float32 buffer
+/// (llm.c's params_memory). Each layer's weight and bias become views into it. The optimizer
+/// updates the arena in one pass, Hogwild puts it in shared memory, and a checkpoint is the arena
+/// plus its index. Gradients, which only training needs, live in a `GradientArena` of the same
+/// layout.
 public final class ParameterArena {
     public struct Entry: Sendable {
         public let path: String
@@ -16,17 +17,15 @@ public final class ParameterArena {
 
     public let entries: [Entry]
     public let values: Tensor
-    public let gradients: Tensor?
     public let parameters: [Parameter]
     /// Total floats including alignment padding (padding stays zero in values and gradients).
     public var count: Int { values.count }
 
     /// Lays out `named` parameters in order and rebinds them to views of the arena, keeping their
-    /// current values. `storage`, when given, is external memory (e.g. shared memory for Hogwild)
-    /// of at least `ParameterArena.layoutCount(named)` floats; it is overwritten with the values.
-    /// `gradientStorage`, when given, holds the gradients instead of a private buffer (the
-    /// shared-memory reducer's slot for this rank).
-    public init(_ named: [(String, Parameter)], storage: Storage? = nil, withGradients: Bool = true, gradientStorage: Storage? = nil) {
+    /// current values; they have no gradient memory until a `GradientArena` binds some.
+    /// `storage`, when given, is external memory (e.g. shared memory for Hogwild) of at least
+    /// `ParameterArena.layoutCount(named)` floats; it is overwritten with the values.
+    public init(_ named: [(String, Parameter)], storage: Storage? = nil) {
         var entries: [Entry] = []
         var offset = 0
         for (path, p) in named {
@@ -37,18 +36,10 @@ public final class ParameterArena {
         let valueStorage = storage ?? Storage(capacity: total)
         precondition(valueStorage.capacity >= total, "arena storage too small")
         values = Tensor(storage: valueStorage, offset: 0, shape: [total])
-        if let gradientStorage {
-            precondition(gradientStorage.capacity >= total, "gradient storage too small")
-            gradients = Tensor(storage: gradientStorage, offset: 0, shape: [total])
-            gradients!.zero()
-        } else {
-            gradients = withGradients ? Tensor(zeros: [total]) : nil
-        }
         for (e, (_, p)) in zip(entries, named) {
             let v = Tensor(storage: values.storage, offset: e.offset, shape: e.shape)
             v.pointer.update(from: p.value.pointer, count: e.count)
-            let g = gradients.map { Tensor(storage: $0.storage, offset: e.offset, shape: e.shape) }
-            p.variable.rebind(value: v, grad: p.trainable ? g : nil)
+            p.variable.rebind(value: v, grad: nil)
         }
         self.entries = entries
         parameters = named.map(\.1)
@@ -75,7 +66,11 @@ public final class ParameterArena {
     /// Number of real parameters (without padding).
     public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }
 
-    public func zeroGradients() { gradients?.zero() }
+    /// Copies `other`'s values (an arena of the same layout).
+    public func assign(from other: ParameterArena) {
+        precondition(other.count == count, "arenas of different layouts")
+        values.pointer.update(from: other.values.pointer, count: count)
+    }
 
     /// Draws every parameter from its initializer, each with a stream split off by its path, so a
     /// parameter's initial values do not depend on which other parameters exist.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cohort
 import CohortDistributed
+import CohortTrain
 import Foundation
 
 struct BenchAllreduce: ParsableCommand {

@@ -3,30 +3,40 @@ import Cohort
 import CohortTrain
 import Foundation
 
+extension ThroughputBench.Workload: ExpressibleByArgument {}
+extension DistributedMode: ExpressibleByArgument {}
+extension ReducerChoice: ExpressibleByArgument {}
+
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Training throughput of the mlp and cnn workloads: samples/s, GFLOP/s against sgemm in the same run, allocations per step, scaling over ranks.")
 
-    @Option(help: "mlp or cnn.") var workload: String = "mlp"
+    @Option(help: "mlp or cnn.") var workload: ThroughputBench.Workload = .mlp
     @Option(help: "Timed steps (after 10 warm-up steps).") var steps: Int = 300
     @Option(help: "OpenBLAS threads per process.") var threads: Int = 1
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
-    @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: String = "sync"
+    @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: DistributedMode = .sync
     @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4
-    @Option(help: "Sync reducer for the ranks run: shm (shared memory, one node) or mpi.") var reducer: String = "shm"
+    @Option(help: "Sync reducer for the ranks run: shm (shared memory, one node), mpi, or auto.") var reducer: ReducerChoice = .shm
     @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward (non-blocking) or reduce after it (blocking).") var overlap = false
     @Flag(help: "Print one JSON line instead of the table (used for the ranks run).") var json = false
 
     func run() throws {
         let comm = try Runtime.communicator()
         try Runtime.guarded(comm) {
-            guard steps > 0, threads > 0, ranks > 0 else { throw CohortError.invalid("bench train: --steps, --threads and --ranks must be positive") }
-            guard ["shm", "mpi"].contains(reducer) else { throw CohortError.invalid("bench train: --reducer must be shm or mpi, got '\(reducer)'") }
-            guard ["sync", "hogwild"].contains(mode) else { throw CohortError.invalid("bench train: --mode must be sync or hogwild, got '\(mode)'") }
+            guard steps > 0, threads > 0, ranks > 0, bucketMb > 0 else {
+                throw CohortError.invalid("bench train: --steps, --threads, --ranks and --bucket-mb must be positive")
+            }
             BLAS.setThreads(threads)
-            let r = try ThroughputBench.run(workload: workload, steps: steps, hogwild: mode == "hogwild", bucketMB: bucketMb,
-                                            overlap: overlap, sharedMemoryReducer: reducer == "shm", communicator: comm)
+            var distributed = DistributedConfig()
+            distributed.mode = mode
+            distributed.reducer = reducer
+            distributed.bucketMB = bucketMb
+            distributed.firstBucketMB = min(1, bucketMb)
+            distributed.overlap = overlap
+            let r = try ThroughputBench.run(workload: workload, steps: steps, distributed: distributed, communicator: comm,
+                                            allocationCount: AllocationCounter.isActive ? { AllocationCounter.count } : nil)
             if comm.size > 1 || json {
                 if comm.rank == 0 { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
                 return
@@ -34,19 +44,19 @@ struct BenchTrain: ParsableCommand {
             let sgemm = Self.sgemmGFLOPs()
             print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads)")
             print(String(format: "%@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step, peak memory %.0f MB",
-                         r.workload, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
+                         r.workload.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
                          r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.peakMemoryMB))
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
-                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer])
+                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue])
             let speedup = multi.samplesPerSecond / r.samplesPerSecond
-            if mode == "hogwild" {
+            if mode == .hogwild {
                 // Every sample is one update's worth of batch: updates/s scale as samples/s.
-                print(String(format: "%@ hogwild x %d processes: %.0f samples/s, %.0f updates/s, %.2fx the updates/s of one process",
-                             r.workload, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
+                print(String(format: "%@ hogwild x %d processes: %.0f samples/s, %.0f updates/s (all processes' updates over the slowest one's time), %.2fx the updates/s of one process",
+                             r.workload.rawValue, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
             } else {
-                print(String(format: "%@ x %d ranks (\(multi.mode)): %.0f samples/s, %.2fx one rank (scaling efficiency %.0f%%), waiting for allreduce %.3f ms of %.2f ms per step",
-                             r.workload, multi.ranks, multi.samplesPerSecond, speedup, 100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
+                print(String(format: "%@ x %d ranks (\(multi.label)): %.0f samples/s (all ranks' samples over the slowest rank's time), %.2fx one rank (scaling efficiency %.0f%%), waiting for gradients %.3f ms (mean over ranks) of the slowest rank's %.2f ms per step",
+                             r.workload.rawValue, multi.ranks, multi.samplesPerSecond, speedup, 100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
                 if let flight = multi.allreduceInFlightMs, let hidden = multi.allreduceOverlappedMs {
                     print(String(format: "allreduce in flight %.3f ms per step, %.3f ms of it (%.0f%%) while backward was still running",
                                  flight, hidden, flight > 0 ? 100 * hidden / flight : 0))
@@ -56,13 +66,13 @@ struct BenchTrain: ParsableCommand {
     }
 
     /// The same benchmark under mpirun, one BLAS thread per rank.
-    static func runRanks(_ n: Int, workload: String, steps: Int, mode: String, extra: [String]) throws -> ThroughputBench.Result {
+    static func runRanks(_ n: Int, workload: ThroughputBench.Workload, steps: Int, mode: DistributedMode, extra: [String]) throws -> ThroughputBench.Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let me = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
             : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
         p.arguments = ["mpirun", "-np", String(n), "--oversubscribe", "--bind-to", n <= ProcessInfo.processInfo.activeProcessorCount ? "core" : "none",
-                       me, "bench", "train", "--workload", workload, "--steps", String(steps), "--threads", "1", "--mode", mode, "--json"] + extra
+                       me, "bench", "train", "--workload", workload.rawValue, "--steps", String(steps), "--threads", "1", "--mode", mode.rawValue, "--json"] + extra
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         p.environment = env
@@ -83,10 +93,10 @@ struct BenchTrain: ParsableCommand {
         let a = Tensor(shape: [n, n], repeating: 0.01), b = Tensor(shape: [n, n], repeating: 0.02), c = Tensor(zeros: [n, n])
         BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
         let reps = 10
-        let t = CohortTrain.Runtime.now()
+        let t = Runtime.now()
         for _ in 0..<reps {
             BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
         }
-        return 2 * Double(n * n * n) * Double(reps) / (CohortTrain.Runtime.now() - t) / 1e9
+        return 2 * Double(n * n * n) * Double(reps) / (Runtime.now() - t) / 1e9
     }
 }

@@ -1,18 +1,17 @@
 import ArgumentParser
 import Cohort
 import CohortDistributed
+import CohortTrain
 import Foundation
 
-/// Process-wide set-up shared by the commands: the communicator and the error policy under MPI.
-enum Runtime {
+/// What the commands share at start-up: the communicator and the error policy under MPI.
+extension Runtime {
     /// MPI when started by mpirun, otherwise the world of one.
     static func communicator() throws -> Communicator {
         // Progress lines reach a log file or pipe as they happen, not when the buffer fills.
         setvbuf(stdout, nil, _IOLBF, 0)
         return MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
     }
-
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
     /// Runs `body`; an error becomes one line (prefixed "rank N:" in a multi-rank job) and, with
     /// several ranks, MPI_Abort so that no other rank waits forever in a collective.

@@ -2,7 +2,6 @@ import XCTest
 import Cohort
 import CohortFormats
 import CohortNN
-import CohortOptim
 import CohortTrain
 @testable import CohortDistill
 
@@ -32,12 +31,10 @@ final class CompressionTests: XCTestCase {
         XCTAssertTrue((0..<cols).allSatisfy { back.pointer[3 * cols + $0] == 0 })
     }
 
-    func session() throws -> TrainingSession {
-        let model = Sequential([Flatten(), Linear(12, 8), Activation(.relu), Linear(8, 3)])
-        _ = try model.outputShape(for: [1, 3, 4])
-        let optimizer = try OptimizerConfigShim.sgd(ParameterArena.layoutCount(model.namedParameters()))
-        let s = TrainingSession(model: model, optimizer: optimizer, seed: 1)
-        s.parameters.initialize(rng: RandomStream(seed: 9))
+    /// A small model with weights and non-zero biases (no optimizer: compression only reads and writes weights).
+    func session() throws -> Model {
+        let s = try Model(network: Sequential([Flatten(), Linear(12, 8), Activation(.relu), Linear(8, 3)]), inputShape: [3, 4])
+        s.initialize(rng: RandomStream(seed: 9))
         for e in s.parameters.entries where !e.decays {  // non-zero biases, to see they are kept
             for i in 0..<e.count { s.parameters.values.pointer[e.offset + i] = 0.1 * Float(i + 1) }
         }
@@ -55,7 +52,7 @@ final class CompressionTests: XCTestCase {
         XCTAssertEqual(written.weightBytes, 12 * 8 + 8 * 3 + 4 * (8 + 3))
         let copy = try session()
         copy.parameters.values.zero()
-        try Checkpoint.loadModel(file, into: copy.parameters, copy.buffers)
+        try copy.load(file)
         for e in s.parameters.entries {
             let scales: [Float]? = e.decays ? try file.tensor(e.path + ".scale").values() : nil
             for i in 0..<e.count {
@@ -69,7 +66,7 @@ final class CompressionTests: XCTestCase {
         tensors["1.weight.scale"] = nil
         let broken = dir.deletingPathExtension().appendingPathExtension("broken.safetensors")
         try Safetensors.write(tensors, metadata: file.metadata, to: broken)
-        XCTAssertThrowsError(try Checkpoint.loadModel(try Safetensors.read(from: broken), into: copy.parameters, copy.buffers)) {
+        XCTAssertThrowsError(try copy.load(try Safetensors.read(from: broken))) {
             XCTAssertTrue("\($0)".contains("1.weight.scale"), "\($0)")
         }
     }
@@ -117,9 +114,3 @@ final class CompressionTests: XCTestCase {
     }
 }
 
-/// A plain SGD optimizer for sessions that only hold weights.
-enum OptimizerConfigShim {
-    static func sgd(_ count: Int) throws -> Optimizer {
-        try OptimizerConfig(name: "sgd").makeOptimizer(parameterCount: count)
-    }
-}

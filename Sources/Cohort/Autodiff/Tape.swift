@@ -62,6 +62,7 @@ public final class Tape {
     public func noteInput(_ v: Var) {
         let me = ObjectIdentifier(self)
         guard v.isLeaf, v.requiresGrad, v.seenInRecording != generation || v.seenBy != me else { return }
+        precondition(!isRecording || v.grad != nil, "a leaf without gradient memory was read while recording: train through a TrainingSession, which binds a GradientArena")
         v.seenBy = me
         v.seenInRecording = generation
         v.firstUse = count - 1

@@ -41,12 +41,14 @@ public final class Var {
 
     public var shape: [Int] { value.shape }
 
-    /// Points a leaf at new memory (a view into a parameter arena, or shared memory).
+    /// Points a leaf at new memory (a view into a parameter arena, or shared memory). A leaf that
+    /// requires a gradient but is given none has no gradient memory until it is rebound with one
+    /// (a model that only predicts); a recording tape refuses to read it.
     public func rebind(value: Tensor, grad: Tensor?) {
         precondition(isLeaf, "only leaves are rebound")
         precondition(value.shape == self.value.shape && (grad == nil || grad!.count == value.count), "rebind must keep the shape")
         self.value = value
-        if requiresGrad { self.grad = grad ?? Tensor(zeros: value.shape) }
+        if requiresGrad { self.grad = grad }
     }
 
     /// Resets the leaf's accumulated gradient.

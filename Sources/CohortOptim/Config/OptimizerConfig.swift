@@ -146,10 +146,10 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: ConfigKey.self)
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
         try c.rejectUnknownKeys(known: Self.keys)
         guard let name = try c.optional("name", as: String.self) else {
-            throw DecodingError.keyNotFound(ConfigKey("name"), .init(codingPath: c.codingPath, debugDescription: "choose one of: \(Self.names.joined(separator: ", "))"))
+            throw DecodingError.keyNotFound(AnyCodingKey("name"), .init(codingPath: c.codingPath, debugDescription: "choose one of: \(Self.names.joined(separator: ", "))"))
         }
         self.init(name: name, lr: try c.optional("lr"), weightDecay: try c.optional("weight_decay"), momentum: try c.optional("momentum"),
                   dampening: try c.optional("dampening"), nesterov: try c.optional("nesterov"), betas: try c.optional("betas"),
@@ -161,21 +161,21 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
     /// Writes the resolved values (defaults filled in) of the keys the optimizer uses, so a run
     /// folder's config says exactly what ran.
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: ConfigKey.self)
-        try c.encode(name, forKey: ConfigKey("name"))
-        try c.encode(learningRate, forKey: ConfigKey("lr"))
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        try c.encode(name, forKey: AnyCodingKey("name"))
+        try c.encode(learningRate, forKey: AnyCodingKey("lr"))
         guard let resolved = try? resolve() else {
             // Not valid: write what was given, so the problem stays visible.
             for (key, value) in [("weight_decay", weightDecay), ("momentum", momentum), ("dampening", dampening), ("eps", eps),
                                  ("alpha", alpha), ("lr_decay", lrDecay), ("initial_accumulator", initialAccumulator)] {
-                try c.encodeIfPresent(value, forKey: ConfigKey(key))
+                try c.encodeIfPresent(value, forKey: AnyCodingKey(key))
             }
-            try c.encodeIfPresent(nesterov, forKey: ConfigKey("nesterov"))
-            try c.encodeIfPresent(centered, forKey: ConfigKey("centered"))
-            try c.encodeIfPresent(betas, forKey: ConfigKey("betas"))
+            try c.encodeIfPresent(nesterov, forKey: AnyCodingKey("nesterov"))
+            try c.encodeIfPresent(centered, forKey: AnyCodingKey("centered"))
+            try c.encodeIfPresent(betas, forKey: AnyCodingKey("betas"))
             return
         }
-        func put<T: Encodable>(_ value: T, _ key: String) throws { try c.encode(value, forKey: ConfigKey(key)) }
+        func put<T: Encodable>(_ value: T, _ key: String) throws { try c.encode(value, forKey: AnyCodingKey(key)) }
         switch resolved {
         case let .sgd(o):
             try put(o.weightDecay, "weight_decay"); try put(o.momentum, "momentum")

@@ -67,6 +67,9 @@ public struct ScheduleConfig: Codable, Sendable, Equatable {
         self.cooldown = cooldown
     }
 
+    /// Whether the rate follows a validation metric (plateau), which only evaluating ranks see.
+    public var followsValidation: Bool { name == "plateau" }
+
     /// A constant rate, what a run without a schedule section gets.
     public static let constant = ScheduleConfig(name: "constant")
 
@@ -172,10 +175,10 @@ public struct ScheduleConfig: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: ConfigKey.self)
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
         try c.rejectUnknownKeys(known: Self.keys)
         guard let name = try c.optional("name", as: String.self) else {
-            throw DecodingError.keyNotFound(ConfigKey("name"), .init(codingPath: c.codingPath, debugDescription: "choose one of: \(Self.names.joined(separator: ", "))"))
+            throw DecodingError.keyNotFound(AnyCodingKey("name"), .init(codingPath: c.codingPath, debugDescription: "choose one of: \(Self.names.joined(separator: ", "))"))
         }
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> T? where T.RawValue == String {
             guard let raw = try c.optional(key, as: String.self) else { return nil }
@@ -195,8 +198,8 @@ public struct ScheduleConfig: Codable, Sendable, Equatable {
 
     /// Writes the keys that are set, under their config names.
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: ConfigKey.self)
-        func put<T: Encodable>(_ value: T?, _ key: String) throws { try c.encodeIfPresent(value, forKey: ConfigKey(key)) }
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        func put<T: Encodable>(_ value: T?, _ key: String) throws { try c.encodeIfPresent(value, forKey: AnyCodingKey(key)) }
         try put(name, "name"); try put(unit?.rawValue, "unit"); try put(stepSize, "step_size"); try put(gamma, "gamma")
         try put(milestones, "milestones"); try put(tMax, "t_max"); try put(minLR, "min_lr"); try put(warmupSteps, "warmup_steps")
         try put(warmupStartFactor, "warmup_start_factor"); try put(warmupClock?.rawValue, "warmup_clock"); try put(mode?.rawValue, "mode")

@@ -38,9 +38,6 @@ public struct RunConfig: Codable, Sendable {
     }
 }
 
-extension CodingKey where Self: CaseIterable {
-    static var allKeys: [String] { allCases.map(\.stringValue) }
-}
 extension RunConfig.CodingKeys: CaseIterable {}
 
 /// Where the examples come from and how they are prepared.
@@ -115,8 +112,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// L1 / L2 penalties on weights (not biases), added to the loss.
     public var l1: Float = 0
     public var l2: Float = 0
-    /// What a NaN or Inf loss or gradient does: "stop" the run, or "skip" the step.
-    public var nonFinite: String = "stop"
+    /// What a NaN or Inf loss or gradient does.
+    public var nonFinite: NonFinitePolicy = .stop
     /// Save a checkpoint every this many epochs (and at the end); 0: only at the end.
     public var checkpointEvery: Int = 1
     /// Also save every this many steps (0: off); lets a killed run resume mid-epoch.
@@ -160,10 +157,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         clipNorm = try float(.clipNorm, 0, range: 0...Float.greatestFiniteMagnitude)
         l1 = try float(.l1, 0, range: 0...Float.greatestFiniteMagnitude)
         l2 = try float(.l2, 0, range: 0...Float.greatestFiniteMagnitude)
-        nonFinite = try c.decodeIfPresent(String.self, forKey: .nonFinite) ?? "stop"
-        if !["stop", "skip"].contains(nonFinite) {
-            throw DecodingError.dataCorruptedError(forKey: .nonFinite, in: c, debugDescription: "must be 'stop' or 'skip', got '\(nonFinite)'")
-        }
+        nonFinite = try c.decodeIfPresent(NonFinitePolicy.self, forKey: .nonFinite) ?? .stop
         checkpointEvery = try int(.checkpointEvery, 1, min: 0)
         checkpointSteps = try int(.checkpointSteps, 0, min: 0)
         patience = try int(.patience, 0, min: 0)
@@ -172,6 +166,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         evalTest = try c.decodeIfPresent(Bool.self, forKey: .evalTest) ?? false
         accumulate = try int(.accumulate, 1, min: 1)
     }
+}
+
+/// What a step whose loss or gradient is NaN or Inf does (`training.non_finite`).
+public enum NonFinitePolicy: String, ConfigChoice {
+    /// End the run with the step number (before this rank waits on any other).
+    case stop
+    /// Apply no update and go on.
+    case skip
 }
 
 /// Where the run folder goes: `<directory>/<name>`.

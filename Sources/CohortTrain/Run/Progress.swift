@@ -55,8 +55,3 @@ public final class Progress {
         return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
 }
-
-public enum Runtime {
-    /// Monotonic seconds.
-    public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-}

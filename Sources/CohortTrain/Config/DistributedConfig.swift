@@ -1,10 +1,26 @@
-import CohortNN
+import Cohort
+
+/// How several ranks train together (`distributed.mode`).
+public enum DistributedMode: String, ConfigChoice {
+    /// Gradients averaged every step, so every rank applies the same update.
+    case sync
+    /// Lock-free updates to one parameter arena in shared memory (one node).
+    case hogwild
+}
+
+/// How synchronous training averages gradients (`distributed.reducer`).
+public enum ReducerChoice: String, ConfigChoice {
+    /// Shared memory when every rank is on this node, else MPI.
+    case auto
+    /// Bucketed MPI allreduce.
+    case mpi
+    /// Shared memory (one node only).
+    case shm
+}
 
 /// How several ranks train together.
 public struct DistributedConfig: Codable, Sendable, Equatable {
-    /// "sync": gradients averaged by allreduce every step; "hogwild": lock-free updates to one
-    /// parameter arena in shared memory (one node).
-    public var mode: String = "sync"
+    public var mode: DistributedMode = .sync
     /// Gradient bucket size in MB (measured on this machine: see README).
     public var bucketMB: Double = 4
     /// The first bucket (the last layers) is smaller so communication starts early.
@@ -15,9 +31,7 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     /// Off by default: on this 2-core machine every core is busy computing, and Open MPI's
     /// non-blocking allreduce costs more than its blocking one (README, `cohort bench train --ranks 2`).
     public var overlap: Bool = false
-    /// How gradients are averaged in sync mode: "auto" (shared memory when every rank is on this
-    /// node, else MPI), "mpi" (bucketed MPI allreduce), or "shm".
-    public var reducer: String = "auto"
+    public var reducer: ReducerChoice = .auto
     /// Multiply the learning rate by the number of ranks (the linear scaling rule; pair it with
     /// schedule.warmup_steps).
     public var scaleLR: Bool = false
@@ -34,19 +48,13 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allCases.map(\.stringValue)))
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "sync"
+        mode = try c.decodeIfPresent(DistributedMode.self, forKey: .mode) ?? .sync
         bucketMB = try c.decodeIfPresent(Double.self, forKey: .bucketMB) ?? 4
         firstBucketMB = try c.decodeIfPresent(Double.self, forKey: .firstBucketMB) ?? 1
         checkEvery = try c.decodeIfPresent(Int.self, forKey: .checkEvery) ?? 100
         scaleLR = try c.decodeIfPresent(Bool.self, forKey: .scaleLR) ?? false
         overlap = try c.decodeIfPresent(Bool.self, forKey: .overlap) ?? false
-        reducer = try c.decodeIfPresent(String.self, forKey: .reducer) ?? "auto"
-        if !["auto", "mpi", "shm"].contains(reducer) {
-            throw DecodingError.dataCorruptedError(forKey: .reducer, in: c, debugDescription: "must be auto, mpi or shm, got '\(reducer)'")
-        }
-        if !["sync", "hogwild"].contains(mode) {
-            throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "must be 'sync' or 'hogwild', got '\(mode)'")
-        }
+        reducer = try c.decodeIfPresent(ReducerChoice.self, forKey: .reducer) ?? .auto
         if !(bucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .bucketMB, in: c, debugDescription: "must be positive, got \(bucketMB)") }
         if !(firstBucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .firstBucketMB, in: c, debugDescription: "must be positive, got \(firstBucketMB)") }
         if checkEvery < 0 { throw DecodingError.dataCorruptedError(forKey: .checkEvery, in: c, debugDescription: "must be non-negative, got \(checkEvery)") }

@@ -34,4 +34,12 @@ public enum Consistency {
             throw CohortError.invalid("step \(step): parameters differ between rank 0 and rank \(other) (checksums \(String(all[0], radix: 16)) vs \(String(all[other], radix: 16))); the ranks have diverged")
         }
     }
+
+    /// BatchNorm running statistics differ per rank (each saw its own shard): their average, on
+    /// every rank, before evaluating or saving.
+    public static func averageBuffers(_ model: Model, _ comm: Communicator) throws {
+        if comm.size > 1 && model.buffers.count > 1 {
+            try comm.allreduce(model.buffers.values.pointer, count: model.buffers.count, average: true)
+        }
+    }
 }

@@ -26,7 +26,7 @@ public final class Evaluator {
     }
 
     /// `onPrediction` receives this rank's predicted classes in order (examples rank, rank + size, ...).
-    public func evaluate(_ session: TrainingSession, communicator: Communicator, onPrediction: ((Int) -> Void)? = nil) throws -> Evaluation {
+    public func evaluate(_ model: Model, communicator: Communicator, onPrediction: ((Int) -> Void)? = nil) throws -> Evaluation {
         let dataset = loader.dataset
         let k = dataset.classCount
         var sums = [Double](repeating: 0, count: 2 + k * k)  // loss sum, example count, confusion
@@ -36,11 +36,12 @@ public final class Evaluator {
             let end = min(start + batchSize, mine.count)
             let x = try loader.load(mine[start..<end])
             let labels = loader.labels
-            let logits = try session.predict(Var(x), tape: tape)
-            let loss = try tape.softmaxCrossEntropy(logits, labels: labels)
+            let logits = try model.predict(x)
+            tape.reset()
+            let loss = try tape.softmaxCrossEntropy(Var(logits), labels: labels)
             sums[0] += Double(loss.value.item) * Double(labels.count)
             sums[1] += Double(labels.count)
-            let p = logits.value.pointer
+            let p = logits.pointer
             for (r, label) in labels.enumerated() {
                 let row = p + r * k
                 var best = row[0], at = 0

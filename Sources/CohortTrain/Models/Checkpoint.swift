@@ -13,11 +13,13 @@ import Foundation
 public enum Checkpoint {
     public static let format = "cohort-checkpoint-1"
 
-    public static func save(to url: URL, session: TrainingSession, state: TrainState, plan: LearningRatePlan, configYAML: String) throws {
+    public static func save(to url: URL, model: Model, optimizer: Optimizer, state: TrainState, plan: LearningRatePlan,
+                            configYAML: String) throws {
         var tensors: [String: SafetensorsTensor] = [:]
-        for (e, p) in zip(session.parameters.entries, session.parameters.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
-        for (e, p) in zip(session.buffers.entries, session.buffers.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
-        for (name, t) in session.optimizer.state { tensors["optimizer." + name] = SafetensorsTensor(t) }
+        for arena in [model.parameters, model.buffers] {
+            for (e, p) in zip(arena.entries, arena.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
+        }
+        for (name, t) in optimizer.state { tensors["optimizer." + name] = SafetensorsTensor(t) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         var metadata = [
@@ -31,41 +33,6 @@ public enum Checkpoint {
         try Safetensors.write(tensors, metadata: metadata, to: url)
     }
 
-    /// Model weights and buffers from a checkpoint into `session` (shapes must match the model).
-    public static func loadModel(_ file: SafetensorsFile, into parameters: ParameterArena, _ buffers: ParameterArena) throws {
-        for arena in [parameters, buffers] {
-            for (e, p) in zip(arena.entries, arena.parameters) {
-                guard file.tensors[e.path] != nil else {
-                    throw CohortError.invalid("\(file.source): no tensor '\(e.path)' (the checkpoint is not of this model)")
-                }
-                let stored = try file.tensor(e.path)
-                guard stored.shape == e.shape else {
-                    throw CohortError.invalid("\(file.source): '\(e.path)' has shape \(shapeString(stored.shape)) but the model's is \(shapeString(e.shape))")
-                }
-                if stored.dtype == .i8 {
-                    try dequantize(file, e, into: p.value)
-                } else {
-                    try p.value.assign(try file.floatTensor(e.path))
-                }
-            }
-        }
-    }
-
-    /// An int8 weight (`cohort distill`'s quantised students): values q [out, ...] and per-output-channel
-    /// scales "<path>.scale" [out]; the model computes with q * scale.
-    static func dequantize(_ file: SafetensorsFile, _ e: ParameterArena.Entry, into out: Tensor) throws {
-        let rows = e.shape.first ?? 1, columns = e.count / max(rows, 1)
-        guard let scaleTensor = file.tensors[e.path + ".scale"], scaleTensor.dtype == .f32, scaleTensor.shape == [rows] else {
-            throw CohortError.invalid("\(file.source): int8 tensor '\(e.path)' needs F32 scales '\(e.path).scale' of shape [\(rows)]")
-        }
-        let values: [Int8] = try file.tensor(e.path).values()
-        let scales: [Float] = try scaleTensor.values()
-        guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw CohortError.invalid("\(file.source): '\(e.path).scale' holds a scale that is not a positive number")
-        }
-        Int8Quantization.dequantize(values, scales: scales, rows: rows, columns: columns, into: out.pointer)
-    }
-
     /// Reads the checkpoint on rank 0 and broadcasts it, so ranks need not share a file system.
     static func restore(from url: URL, into session: TrainingSession, plan: inout LearningRatePlan,
                         communicator comm: Communicator) throws -> TrainState {
@@ -77,7 +44,7 @@ public enum Checkpoint {
             guard file.metadata["format"] == format, let json = file.metadata["train_state"] else {
                 throw CohortError.invalid("\(url.path): not a Cohort checkpoint (format metadata missing)")
             }
-            try loadModel(file, into: session.parameters, session.buffers)
+            try session.model.load(file)
             state = try JSONDecoder().decode(TrainState.self, from: Data(json.utf8))
             for name in file.names where name.hasPrefix("optimizer.") {
                 optimizerState[String(name.dropFirst("optimizer.".count))] = try file.floatTensor(name)

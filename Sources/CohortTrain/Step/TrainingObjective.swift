@@ -1,6 +1,14 @@
 import Cohort
 import CohortData
 
+/// What a training step minimises.
+public enum TrainingObjective {
+    /// Cross-entropy on the batch's labels.
+    case labels
+    /// The distillation loss against a teacher's soft targets (`cohort distill`).
+    case distillation(DistillationSetup)
+}
+
 /// Where a distilled student's soft targets come from: the teacher (or ensemble) probabilities at
 /// the distillation temperature for each batch.
 public protocol SoftTargetSource: AnyObject {
@@ -10,8 +18,8 @@ public protocol SoftTargetSource: AnyObject {
     func probabilities(positions: ArraySlice<Int>, features: Tensor) throws -> Tensor
 }
 
-/// What turns the trainer's loop into distillation: the transfer set replaces the training set,
-/// and the loss is `Tape.distillationLoss` against the teacher's soft targets.
+/// What turns training into distillation: the transfer set replaces the training set, and the loss
+/// is `Tape.distillationLoss` against the teacher's soft targets.
 public struct DistillationSetup {
     /// The transfer examples (their labels are used only where `labeled` is true).
     public let transfer: Dataset

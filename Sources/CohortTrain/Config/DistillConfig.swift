@@ -1,4 +1,4 @@
-import CohortNN
+import Cohort
 
 /// The `distill:` section of a config (`cohort distill`): who teaches, with what loss, on which
 /// transfer set, and how the student is compressed afterwards.
@@ -36,15 +36,23 @@ public struct DistillConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// The examples the student learns the teacher's outputs on.
-///   train:     the training set;
-///   augmented: the training set plus (multiplier - 1) copies with random shifts, flips and pixel noise;
-///   munge:     the training set plus (multiplier - 1) MUNGE copies (Bucilua et al. 2006), unlabelled;
-///   unlabeled: like augmented, but no example keeps its label (alpha = 1 everywhere).
+/// Which examples the student learns the teacher's outputs on (`distill.transfer.set`).
+public enum TransferSetKind: String, ConfigChoice {
+    /// The training set.
+    case train
+    /// The training set plus (multiplier - 1) copies with random shifts, flips and pixel noise.
+    case augmented
+    /// The training set plus (multiplier - 1) MUNGE copies (Bucilua et al. 2006), unlabelled.
+    case munge
+    /// Like augmented, but no example keeps its label (alpha = 1 everywhere).
+    case unlabeled
+}
+
+/// The examples the student learns the teacher's outputs on: a `TransferSetKind`;
 /// `images` adds unlabelled images from an IDX file (N x H x W bytes) to any of them.
 /// Every transfer set is drawn once, from the run's seed, so the teacher's outputs can be cached.
 public struct TransferConfig: Codable, Sendable, Equatable {
-    public var set: String = "train"
+    public var set: TransferSetKind = .train
     /// Size of the transfer set in training sets (an integer >= 1).
     public var multiplier: Int = 1
     /// Augmented copies: shifts of up to `shift` pixels, mirror with probability `flip`, Gaussian
@@ -66,7 +74,7 @@ public struct TransferConfig: Codable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        set = try c.decodeIfPresent(String.self, forKey: .set) ?? set
+        set = try c.decodeIfPresent(TransferSetKind.self, forKey: .set) ?? set
         multiplier = try c.decodeIfPresent(Int.self, forKey: .multiplier) ?? multiplier
         shift = try c.decodeIfPresent(Int.self, forKey: .shift) ?? shift
         flip = try c.decodeIfPresent(Float.self, forKey: .flip) ?? flip
@@ -74,11 +82,8 @@ public struct TransferConfig: Codable, Sendable, Equatable {
         mungeP = try c.decodeIfPresent(Float.self, forKey: .mungeP) ?? mungeP
         mungeS = try c.decodeIfPresent(Float.self, forKey: .mungeS) ?? mungeS
         images = try c.decodeIfPresent(String.self, forKey: .images)
-        if !["train", "augmented", "munge", "unlabeled"].contains(set) {
-            throw DecodingError.dataCorruptedError(forKey: .set, in: c, debugDescription: "must be train, augmented, munge or unlabeled, got '\(set)'")
-        }
         if multiplier < 1 { throw DecodingError.dataCorruptedError(forKey: .multiplier, in: c, debugDescription: "must be at least 1, got \(multiplier)") }
-        if set == "train" && multiplier != 1 {
+        if set == .train && multiplier != 1 {
             throw DecodingError.dataCorruptedError(forKey: .multiplier, in: c, debugDescription: "the 'train' transfer set is the training set once; use 'augmented' or 'munge' for more")
         }
         if shift < 0 { throw DecodingError.dataCorruptedError(forKey: .shift, in: c, debugDescription: "must be non-negative, got \(shift)") }
@@ -89,6 +94,14 @@ public struct TransferConfig: Codable, Sendable, Equatable {
     }
 }
 
+/// Where pruning's magnitude threshold applies (`distill.prune.scope`).
+public enum PruneScope: String, ConfigChoice {
+    /// One threshold over all prunable weights.
+    case global
+    /// Every layer pruned to the sparsity.
+    case layer
+}
+
 /// Magnitude pruning of Linear/Conv weights (not biases) to `sparsity`, in `rounds` equal steps of
 /// the cubic schedule of Zhu & Gupta (2017), each followed by `finetune_steps` of distillation with
 /// the pruned weights held at zero. Each round's rate restarts at `lr` and falls to 0 on a cosine:
@@ -96,8 +109,7 @@ public struct TransferConfig: Codable, Sendable, Equatable {
 /// Carbin 2020; README, "Distillation").
 public struct PruneConfig: Codable, Sendable, Equatable {
     public var sparsity: Float = 0.8
-    /// "global": one threshold over all weights; "layer": every layer pruned to `sparsity`.
-    public var scope: String = "global"
+    public var scope: PruneScope = .global
     public var rounds: Int = 4
     public var finetuneSteps: Int = 3000
     /// Peak learning rate of each round's fine-tuning (cosine to 0).
@@ -111,14 +123,11 @@ public struct PruneConfig: Codable, Sendable, Equatable {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         sparsity = try c.decodeIfPresent(Float.self, forKey: .sparsity) ?? sparsity
-        scope = try c.decodeIfPresent(String.self, forKey: .scope) ?? scope
+        scope = try c.decodeIfPresent(PruneScope.self, forKey: .scope) ?? scope
         rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? rounds
         finetuneSteps = try c.decodeIfPresent(Int.self, forKey: .finetuneSteps) ?? finetuneSteps
         lr = try c.decodeIfPresent(Float.self, forKey: .lr) ?? lr
         if !(sparsity >= 0 && sparsity < 1) { throw DecodingError.dataCorruptedError(forKey: .sparsity, in: c, debugDescription: "must be in [0, 1), got \(sparsity)") }
-        if !["global", "layer"].contains(scope) {
-            throw DecodingError.dataCorruptedError(forKey: .scope, in: c, debugDescription: "must be 'global' or 'layer', got '\(scope)'")
-        }
         if rounds < 1 { throw DecodingError.dataCorruptedError(forKey: .rounds, in: c, debugDescription: "must be at least 1, got \(rounds)") }
         if finetuneSteps < 0 { throw DecodingError.dataCorruptedError(forKey: .finetuneSteps, in: c, debugDescription: "must be non-negative, got \(finetuneSteps)") }
         if !(lr > 0 && lr.isFinite) { throw DecodingError.dataCorruptedError(forKey: .lr, in: c, debugDescription: "must be positive, got \(lr)") }

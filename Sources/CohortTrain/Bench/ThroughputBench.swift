@@ -1,0 +1,157 @@
+import Cohort
+import CohortData
+import CohortDistributed
+import CohortFormats
+import CohortNN
+import CohortOptim
+import Foundation
+
+/// `cohort bench train`: training throughput of the reference workloads on Fashion-MNIST batches,
+/// through the same `TrainingStep` (and `GradientSyncFactory`) that `cohort train` runs.
+/// Timed inside the process, after warm-up, with data loading included.
+public enum ThroughputBench {
+    /// The reference workloads.
+    public enum Workload: String, ConfigChoice {
+        /// 784-512-512-10 ReLU, batch 128, SGD momentum 0.9.
+        case mlp
+        /// conv3x3(1->32)-ReLU-maxpool2-conv3x3(32->64)-ReLU-maxpool2-Linear(1600->128)-ReLU-Linear(128->10), batch 64.
+        case cnn
+
+        /// The model and the batch per rank.
+        public var model: (ModelSpec, batch: Int) {
+            func l(_ type: String, _ out: Int? = nil, kernel: Int? = nil, size: Int? = nil) -> LayerSpec {
+                LayerSpec(type: type, out: out, kernel: kernel, size: size)
+            }
+            switch self {
+            case .mlp:
+                return (ModelSpec(layers: [l("flatten"), l("linear", 512), l("relu"), l("linear", 512), l("relu"), l("linear", 10)]), 128)
+            case .cnn:
+                return (ModelSpec(layers: [l("conv2d", 32, kernel: 3), l("relu"), l("maxpool", size: 2), l("conv2d", 64, kernel: 3), l("relu"),
+                                           l("maxpool", size: 2), l("flatten"), l("linear", 128), l("relu"), l("linear", 10)]), 64)
+            }
+        }
+    }
+
+    public struct Result: Codable, Sendable {
+        public var workload: Workload
+        public var mode: DistributedMode
+        public var sync: GradientSyncKind
+        public var ranks: Int
+        public var threads: Int
+        public var batchPerRank: Int
+        public var steps: Int
+        /// Every rank's samples over the slowest rank's time.
+        public var samplesPerSecond: Double
+        /// Model FLOPs per step (forward + backward, per rank) over the slowest rank's step time.
+        public var stepGFLOPs: Double
+        public var flopsPerStep: Double
+        /// Mean over ranks of the time per step spent waiting for the gradients to be averaged
+        /// after backward (sync, N > 1).
+        public var communicationWaitMs: Double
+        /// Mean over ranks of the time per step that bucket allreduces were in flight (start to
+        /// completion; MPI reducer), and the part of it before backward ended (hidden behind computation).
+        public var allreduceInFlightMs: Double?
+        public var allreduceOverlappedMs: Double?
+        /// The slowest rank's time per step.
+        public var stepMs: Double
+        /// Heap allocations per step after warm-up (when an allocation counter is given).
+        public var allocationsPerStep: Double?
+        public var peakMemoryMB: Double
+
+        /// "sync-shm", "sync-mpi", "hogwild".
+        public var label: String { mode == .hogwild ? "hogwild" : "sync-\(sync.rawValue)" }
+    }
+
+    /// Multiply-add FLOPs of a training step: forward, weight gradients, and input gradients of
+    /// every layer but the first (whose input needs none).
+    public static func flopsPerStep(_ model: Sequential, input: [Int]) throws -> Double {
+        var shape = input, total = 0.0, first = true
+        for layer in model.layers {
+            let out = try layer.outputShape(for: shape)
+            var forward = 0.0
+            if let linear = layer as? Linear {
+                forward = 2 * Double(shape[0] * linear.inFeatures * linear.outFeatures)
+            } else if let conv = layer as? Conv2d {
+                forward = 2 * Double(out[0] * out[2] * out[3] * conv.outChannels * conv.inChannels * conv.kernel.0 * conv.kernel.1)
+            }
+            if forward > 0 {
+                total += forward * (first ? 2 : 3)
+                first = false
+            }
+            shape = out
+        }
+        return total
+    }
+
+    /// `distributed` chooses the mode and the reducer exactly as a run config does (Hogwild: the
+    /// ranks share one parameter arena and never communicate while stepping). `allocationCount`
+    /// reads the process's allocation counter, where one is linked in.
+    public static func run(workload: Workload, steps: Int, warmup: Int = 10, distributed: DistributedConfig,
+                           communicator comm: Communicator, allocationCount: (() -> Int)? = nil,
+                           dataDirectory: String = FashionMNIST.defaultDirectory) throws -> Result {
+        let (spec, batch) = workload.model
+        let (train, _) = try FashionMNIST.load(directory: dataDirectory)
+        let network = try spec.build(inputShape: train.sampleShape)
+        let hogwild = distributed.mode == .hogwild && comm.size > 1
+        let shared = hogwild ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), communicator: comm) : nil
+        let model = try Model(network: network, inputShape: train.sampleShape, parameterStorage: shared?.storage)
+        try comm.barrier()
+        if shared == nil || comm.rank == 0 { model.initialize(rng: RandomStream(seed: 1).split("init")) }
+        if shared == nil { try comm.broadcast(model.parameters.values.pointer, count: model.parameters.count, root: 0) }
+        let sync = try GradientSyncFactory.make(distributed, parameters: model.parameters, communicator: comm)
+        let optimizer = try OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9).makeOptimizer(parameterCount: model.parameters.count)
+        let session = TrainingSession(model: model, optimizer: optimizer, seed: 1, gradientStorage: sync.gradientStorage)
+        let step = TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
+                                randomness: RandomStream(seed: 1))
+
+        // Bucket timings: how long each allreduce was in flight, and how much of that was before
+        // backward ended (overlapped with computation).
+        let reducer = sync as? GradientReducer
+        var bucketStart = [UInt64](repeating: 0, count: reducer?.buckets.count ?? 0)
+        var inFlight: UInt64 = 0, overlapped: UInt64 = 0
+        reducer?.onBucketStart = { bucketStart[$0] = TraceRecorder.now() }
+        reducer?.onBucketDone = { b in
+            inFlight += TraceRecorder.now() - bucketStart[b]
+            let backwardEnd = step.clock.backwardEnded
+            if backwardEnd > bucketStart[b] { overlapped += backwardEnd - bucketStart[b] }
+        }
+        let sampler = try DistributedSampler(count: train.count, rank: comm.rank, worldSize: comm.size, seed: 1, shuffle: true, dropLast: false)
+        var indices = sampler.indices(epoch: 0)
+        var position = 0, epoch = 0
+        var waited: UInt64 = 0, start: UInt64 = 0
+        var allocationsAtStart = 0
+        for s in 0..<(warmup + steps) {
+            if s == warmup {
+                try comm.barrier()
+                waited = 0; inFlight = 0; overlapped = 0
+                allocationsAtStart = allocationCount?() ?? 0
+                start = TraceRecorder.now()
+            }
+            if position + batch > indices.count { epoch += 1; indices = sampler.indices(epoch: epoch); position = 0 }
+            _ = try step.run(positions: indices[position..<(position + batch)], stream: UInt64(s), number: s + 1, learningRate: 0.05)
+            position += batch
+            waited += step.clock.synchronized - step.clock.backwardEnded
+        }
+        let elapsed = Double(TraceRecorder.now() - start) * 1e-9
+        let allocations = allocationCount.map { Double($0() - allocationsAtStart) / Double(steps) }
+        // Every rank's samples count; the slowest rank decides the time.
+        let slowest = try comm.allgather(elapsed.bitPattern).map(Double.init(bitPattern:)).max()!
+        var sums = [Double(steps * batch), Double(waited) * 1e-9, Double(inFlight) * 1e-9, Double(overlapped) * 1e-9]
+        try comm.allreduce(&sums)
+        func meanMsPerStep(_ seconds: Double) -> Double { seconds / Double(comm.size) / Double(steps) * 1e3 }
+        let flops = try flopsPerStep(network, input: [batch] + train.sampleShape)
+        return Result(workload: workload, mode: distributed.mode, sync: sync.kind, ranks: comm.size, threads: BLAS.threads,
+                      batchPerRank: batch, steps: steps, samplesPerSecond: sums[0] / slowest,
+                      stepGFLOPs: flops * Double(steps) / slowest / 1e9, flopsPerStep: flops,
+                      communicationWaitMs: meanMsPerStep(sums[1]),
+                      allreduceInFlightMs: reducer == nil ? nil : meanMsPerStep(sums[2]),
+                      allreduceOverlappedMs: reducer == nil ? nil : meanMsPerStep(sums[3]),
+                      stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations, peakMemoryMB: peakMemoryMB())
+    }
+
+    static func peakMemoryMB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+    }
+}

@@ -1,0 +1,98 @@
+import Cohort
+import CohortDistributed
+import CohortNN
+import Foundation
+
+/// Hogwild (Niu, Recht, Ré & Wright 2011): every process of the node reads and updates ONE
+/// parameter arena in shared memory, without locks and without messages. Each process draws its
+/// own shard and runs its own `TrainingStep` (tape, gradients, optimizer state); the step's update
+/// writes straight into the shared arena. A shared atomic counter hands out update numbers;
+/// training ends when it reaches epochs x steps-per-epoch x ranks. Rank 0 also evaluates and
+/// checkpoints a snapshot copy of the arena while the others keep training.
+extension Trainer {
+    func runHogwild() throws -> Evaluation {
+        let shared = self.shared!
+        let t = config.training
+        let totalUpdates = data.totalSteps * comm.size
+        if comm.rank == 0 { shared.resetUpdates(to: UInt64(state.step * comm.size)) }
+        // The one synchronisation of the run: the arena is initialised (or restored) by rank 0.
+        try comm.barrier()
+
+        // Rank 0 evaluates a private copy, so the others never wait for it.
+        let snapshot = isLeader ? try Model(spec: config.model, inputShape: session.model.inputShape) : nil
+        var myEpoch = 0, position = 0, myUpdates = 0, mySteps = 0
+        var indices = data.sampler.indices(epoch: 0)
+        var lastEvaluatedEpoch = state.epoch
+        telemetry.begin(at: state.step)
+        while true {
+            let claimed = Int(shared.addUpdates(1))
+            if claimed >= totalUpdates || shared.stopRequested { break }
+            let globalStep = claimed / comm.size  // in units of "one step of every rank", as the schedule counts
+            if position + data.batchSize > indices.count {
+                myEpoch += 1
+                indices = data.sampler.indices(epoch: myEpoch)  // disjoint shards, a new order every pass
+                position = 0
+            }
+            let lr = plan.learningRate(at: globalStep)
+            // Ranks step independently, so a step's number in messages and fault injection is this rank's own.
+            mySteps += 1
+            let outcome: TrainingStep.Outcome
+            do {
+                outcome = try step.run(positions: indices[position..<(position + data.batchSize)], stream: UInt64(claimed),
+                                       number: mySteps, learningRate: lr)
+            } catch {
+                shared.requestStop()
+                telemetry.progress.interrupt()
+                throw error
+            }
+            position += data.batchSize
+            guard outcome.applied else { continue }
+            myUpdates += 1
+            telemetry.count(outcome)
+            if telemetry.hasRankLog && myUpdates % t.logEvery == 0 {
+                telemetry.logRank(String(format: "update %d (global %d) rank %d: loss %.5f, %.1f s", myUpdates, claimed + 1, comm.rank,
+                                         outcome.loss, Runtime.now() - telemetry.started))
+            }
+            guard let snapshot else { continue }
+            state.step = globalStep + 1
+            telemetry.progress.update(step: state.step, epoch: globalStep / data.stepsPerEpoch + 1, loss: outcome.loss, learningRate: lr,
+                                      logEvery: t.logEvery)
+            if myUpdates % t.logEvery == 0 {
+                let w = telemetry.takeWindow()
+                let meanLoss = w.loss / Double(w.steps), accuracy = Double(w.correct) / Double(w.examples)
+                try telemetry.logger?.trainStep(step: state.step, epoch: state.epoch, loss: meanLoss, accuracy: accuracy, learningRate: Double(lr))
+                state.history.append(.init(step: state.step, trainLoss: meanLoss, trainAccuracy: accuracy))
+            }
+            let epoch = globalStep / data.stepsPerEpoch
+            if epoch > lastEvaluatedEpoch {
+                lastEvaluatedEpoch = epoch
+                state.epoch = epoch
+                telemetry.progress.interrupt()
+                if try snapshotEndOfEpoch(snapshot) { shared.requestStop() }
+            }
+        }
+        try comm.barrier()  // every process has stopped writing
+        var counts = [Double(myUpdates)]
+        try comm.allreduce(&counts)
+        state.step = data.totalSteps
+        state.epoch = Swift.max(state.epoch, data.totalSteps / data.stepsPerEpoch)
+        let test = try finish(seconds: Runtime.now() - telemetry.started)
+        if isLeader {
+            print(String(format: "hogwild: %d ranks applied %.0f updates (this rank %d) in %.1f s", comm.size, counts[0], myUpdates,
+                         Runtime.now() - telemetry.started))
+        }
+        return test
+    }
+
+    /// Rank 0 alone: validation and test on a snapshot of the shared arena, best/latest
+    /// checkpoints, early stopping. True: stop.
+    private func snapshotEndOfEpoch(_ snapshot: Model) throws -> Bool {
+        snapshot.assign(from: session.model)
+        let stop = try epochEvaluation(of: snapshot, communicator: SingleProcessCommunicator())
+        let every = config.training.checkpointEvery
+        if every > 0 && state.epoch % every == 0 {
+            try checkpoints.save(.latest, model: snapshot, optimizer: session.optimizer, state: state, plan: plan)
+        }
+        return stop
+    }
+}
