@@ -5,7 +5,7 @@ extension Model {
     /// Loads every parameter and buffer from a safetensors file that holds them by path ("1.weight"):
     /// a checkpoint or a model-only file, float, pruned (its masks are not needed: pruned weights
     /// are stored as zeros) or int8 (I8 values with F32 per-output-channel scales "<path>.scale",
-    /// computed with as q * scale). Every tensor must be there with the model's shape.
+    /// computed as q * scale). Every tensor must be there, with the model's shape.
     public func load(_ file: SafetensorsFile) throws {
         for arena in [parameters, buffers] {
             for (e, p) in zip(arena.entries, arena.parameters) {
