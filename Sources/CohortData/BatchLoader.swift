@@ -6,7 +6,7 @@ import Darwin
 import Cohort
 
 /// Turns lists of sample positions into training batches: a Float tensor [B] + sampleShape
-/// (e.g. [B, 1, 28, 28] or [B, features]) and B Int32 labels.
+/// (e.g. [B, 1, 28, 28] or [B, features]) and B Int32 labels, or a [B, T] tensor of regression targets.
 ///
 /// The output buffers are allocated once, in `init`; every `load` converts into them (bytes to
 /// normalised floats, with optional augmentation), so a training loop allocates nothing per batch.
@@ -22,16 +22,22 @@ public final class BatchLoader {
 
     /// The current batch's features, [n] + sampleShape for the n positions last loaded.
     public private(set) var features: Tensor
-    /// The current batch's labels.
+    /// The current batch's labels (classification).
     ///
     /// Two buffers alternate, so a caller (say a loss node) that keeps the previous batch's labels
     /// until the next step does not force a copy-on-write when the next batch is written.
     public private(set) var labels: [Int32]
     private var spareLabels: [Int32]
+    /// The current batch's regression targets [n, T] (a regression dataset; [0, 1] otherwise).
+    public private(set) var targets: Tensor
+    private let fullTargets: Tensor
 
     private let fullFeatures: Tensor
-    private let scale: Float
-    private let bias: Float
+    /// The normalisation as one multiply-add per value of a sample.
+    private let scale: [Float]
+    private let bias: [Float]
+    /// Whether every value shares one scale and bias (the common image case: a tighter loop).
+    private let uniform: Bool
     /// Planes, height and width of an image sample (for shifts and flips).
     private let planes: Int, height: Int, width: Int
 
@@ -47,8 +53,8 @@ public final class BatchLoader {
         case .float32: isBytes = false
         }
         let norm = normalization ?? (isBytes ? .fashionMNIST : .identity)
-        guard norm.std > 0, norm.std.isFinite, norm.mean.isFinite else {
-            throw CohortError.invalid("BatchLoader: normalisation mean \(norm.mean), std \(norm.std): std must be positive and both finite")
+        if let i = norm.std.indices.first(where: { !(norm.std[$0] > 0 && norm.std[$0].isFinite && norm.mean[$0].isFinite) }) {
+            throw CohortError.invalid("BatchLoader: normalisation mean \(norm.mean[i]), std \(norm.std[i]): std must be positive and both finite")
         }
         guard augmentation.maxShift >= 0,
               (0...1).contains(augmentation.horizontalFlipProbability),
@@ -64,9 +70,14 @@ public final class BatchLoader {
         self.normalization = norm
         self.augmentation = augmentation
         self.random = random
-        // (x/255 - mean)/std for bytes, (x - mean)/std for floats, as one multiply-add.
-        scale = (isBytes ? 1 / 255 : 1) / norm.std
-        bias = -norm.mean / norm.std
+        // (x/255 - mean)/std for bytes, (x - mean)/std for floats, as one multiply-add per value.
+        do { (scale, bias) = try norm.affine(sampleShape: shape, bytes: isBytes) } catch {
+            throw CohortError.invalid("BatchLoader: \(error)")
+        }
+        uniform = norm.mean.count == 1
+        if augmentation.movesPixels && !(uniform || (shape.count == 3 && norm.mean.count == shape[0])) {
+            throw CohortError.invalid("BatchLoader: shifts and flips need one normalisation per channel, not \(norm.mean.count) statistics for samples of shape \(shapeString(shape))")
+        }
         planes = shape.count == 3 ? shape[0] : 1
         height = shape.count >= 2 ? shape[shape.count - 2] : 1
         width = shape[shape.count - 1]
@@ -74,6 +85,8 @@ public final class BatchLoader {
         features = fullFeatures
         labels = [Int32](repeating: 0, count: batchSize)
         spareLabels = labels
+        fullTargets = Tensor(zeros: [batchSize, max(dataset.isRegression ? dataset.outputCount : 1, 1)])
+        targets = fullTargets
     }
 
     /// Loads the samples at `positions` (positions in `dataset`, 1...batchSize of them) and returns
@@ -93,7 +106,10 @@ public final class BatchLoader {
             features = n == batchSize ? fullFeatures
                 : Tensor(storage: fullFeatures.storage, offset: 0, shape: [n] + dataset.sampleShape)
         }
-        fillLabels(positions)
+        switch dataset.storage.targets {
+        case .classes: fillLabels(positions)
+        case let .values(values, perSample): fillTargets(values, perSample, positions)
+        }
         switch dataset.storage.features {
         case let .uint8(values): values.withUnsafeBufferPointer { convert($0.baseAddress!, positions) }
         case let .float32(values): values.withUnsafeBufferPointer { convert($0.baseAddress!, positions) }
@@ -120,54 +136,76 @@ public final class BatchLoader {
         labels = next
     }
 
+    private func fillTargets(_ values: [Float], _ perSample: Int, _ positions: ArraySlice<Int>) {
+        let n = positions.count
+        if targets.shape[0] != n {
+            targets = n == batchSize ? fullTargets : Tensor(storage: fullTargets.storage, offset: 0, shape: [n, perSample])
+        }
+        let out = fullTargets.pointer
+        values.withUnsafeBufferPointer { source in
+            for (j, p) in positions.enumerated() {
+                (out + j * perSample).update(from: source.baseAddress! + dataset.storageRow(p) * perSample, count: perSample)
+            }
+        }
+    }
+
     private func convert<Scalar: FeatureScalar>(_ source: UnsafePointer<Scalar>, _ positions: ArraySlice<Int>) {
         let n = dataset.valuesPerSample
         let out = fullFeatures.pointer
-        let (scale, bias) = (self.scale, self.bias)  // locals, so the loop keeps them in registers
         let moves = augmentation.movesPixels, noisy = augmentation.noiseStd > 0
-        for (j, p) in positions.enumerated() {
-            let src = source + dataset.storageRow(p) * n
-            let dst = out + j * n
-            if moves {
-                convertMoved(src, dst, scale: scale, bias: bias)
-            } else {
-                for i in 0..<n { dst[i] = src[i].floatValue * scale + bias }
+        scale.withUnsafeBufferPointer { scaleBuffer in
+            bias.withUnsafeBufferPointer { biasBuffer in
+                let scale = scaleBuffer.baseAddress!, bias = biasBuffer.baseAddress!
+                let (s0, b0) = (scale[0], bias[0])  // locals, so the uniform loop keeps them in registers
+                for (j, p) in positions.enumerated() {
+                    let src = source + dataset.storageRow(p) * n
+                    let dst = out + j * n
+                    if moves {
+                        convertMoved(src, dst, scale: scale, bias: bias)
+                    } else if uniform {
+                        for i in 0..<n { dst[i] = src[i].floatValue * s0 + b0 }
+                    } else {
+                        for i in 0..<n { dst[i] = src[i].floatValue * scale[i] + bias[i] }
+                    }
+                    if noisy { addNoise(dst, n) }
+                }
             }
-            if noisy { addNoise(dst, n) }
         }
     }
 
     /// One image, shifted by (dy, dx) and perhaps mirrored: out[y][x] = in[y - dy][c(x)] with
     /// c(x) = x - dx, or W-1-x + dx when flipped; both are in bounds for x in max(0, dx)..<min(W, W + dx).
+    /// Uncovered pixels are a raw 0, normalised. `scale` and `bias` are per value of the sample.
     private func convertMoved<Scalar: FeatureScalar>(_ src: UnsafePointer<Scalar>, _ dst: UnsafeMutablePointer<Float>,
-                                                     scale: Float, bias: Float) {
+                                                     scale: UnsafePointer<Float>, bias: UnsafePointer<Float>) {
         let k = augmentation.maxShift
         let dy = k > 0 ? random.below(2 * k + 1) - k : 0
         let dx = k > 0 ? random.below(2 * k + 1) - k : 0
         let p = augmentation.horizontalFlipProbability
         let flip = p > 0 && random.uniform() < p
         let (h, w) = (height, width)
-        let fill = bias  // raw zero, normalised
         let x0 = max(0, dx), x1 = min(w, w + dx)
         for plane in 0..<planes {
             let inPlane = src + plane * h * w, outPlane = dst + plane * h * w
+            // Images are normalised per channel (or as a whole): one scale and bias per plane.
+            let s = scale[plane * h * w], b = bias[plane * h * w]
             for y in 0..<h {
                 let row = outPlane + y * w
                 let sy = y - dy
                 guard sy >= 0, sy < h, x0 < x1 else {
-                    row.update(repeating: fill, count: w)
+                    row.update(repeating: b, count: w)
                     continue
                 }
                 let inRow = inPlane + sy * w
-                for x in 0..<x0 { row[x] = fill }
+                for x in 0..<x0 { row[x] = b }
                 if flip {
                     let mirrored = inRow + (w - 1 + dx)  // in[c] for c = W-1-x+dx is mirrored[-x]
-                    for x in x0..<x1 { row[x] = mirrored[-x].floatValue * scale + bias }
+                    for x in x0..<x1 { row[x] = mirrored[-x].floatValue * s + b }
                 } else {
                     let shifted = inRow - dx
-                    for x in x0..<x1 { row[x] = shifted[x].floatValue * scale + bias }
+                    for x in x0..<x1 { row[x] = shifted[x].floatValue * s + b }
                 }
-                for x in x1..<w { row[x] = fill }
+                for x in x1..<w { row[x] = b }
             }
         }
     }

@@ -28,12 +28,90 @@ public struct CSVTable: Sendable {
     public var rowCount: Int { featureCount == 0 ? labels.count : features.count / featureCount }
 }
 
-/// Reads numeric CSV (optionally .gz). Blank lines are skipped, CRLF is accepted, fields may have
-/// surrounding spaces; quoting is not (numbers need none). Errors read `<path>:<line>:<column>: ...`
-/// with 1-based line and character column.
+/// A CSV file with a header row read for training: the feature columns as numbers, and the target
+/// column as text, with where each target field stands, so that classes (text or integers) or
+/// regression values can be decided by the caller and their errors still name line and column.
+public struct CSVColumns: Sendable {
+    public let path: String
+    public let featureNames: [String]
+    /// Row-major features, rowCount * featureNames.count values.
+    public let features: [Float]
+    public let targetName: String
+    /// The target field of every row, as written (unquoted, trimmed).
+    public let targets: [String]
+    /// 1-based line and character column of every row's target field.
+    let targetLines: [Int32], targetColumns: [Int32]
+
+    public var rowCount: Int { targets.count }
+
+    /// "<path>:<line>:<column>" of row `row`'s target field.
+    public func location(ofTarget row: Int) -> String { "\(path):\(targetLines[row]):\(targetColumns[row])" }
+}
+
+/// Reads CSV (optionally .gz). Blank lines are skipped, CRLF is accepted, fields may have
+/// surrounding spaces; quoting is not (numbers need none; a quoted header name or target is
+/// unquoted). Errors read `<path>:<line>:<column>: ...` with 1-based line and character column.
 public enum CSVReader {
+    /// Every field but the label column a number; the label column non-negative integers.
     public static func read(path: String, hasHeader: Bool, labelColumn: CSVLabelColumn?,
                             delimiter: Character = ",") throws -> CSVTable {
+        var labels: [Int32] = []
+        let (names, features, count) = try parse(path: path, delimiter: delimiter, hasHeader: hasHeader) { header, columns, parser in
+            let index = try parser.resolve(labelColumn, header: header, columns: columns)
+            return (index, nil)
+        } target: { parser, field, column, lineStart in
+            labels.append(try parser.label(field, column: column, lineStart: lineStart))
+        }
+        return CSVTable(featureNames: names, featureCount: count, features: features, labels: labels)
+    }
+
+    /// A file with a header row: `target` names the target column (nil: the last), `features` the
+    /// feature columns in the order wanted (nil: every other column, in file order).
+    public static func readColumns(path: String, target: String?, features wanted: [String]?,
+                                   delimiter: Character = ",") throws -> CSVColumns {
+        var targets: [String] = [], lines: [Int32] = [], columns: [Int32] = []
+        var targetName = "", order: [Int]?
+        let (names, values, count) = try parse(path: path, delimiter: delimiter, hasHeader: true) { header, columnCount, parser in
+            let header = header!
+            let index = try parser.resolve(target.map { .name($0) } ?? .last, header: header, columns: columnCount)!
+            targetName = header[index]
+            guard let wanted else { return (index, nil) }
+            if let duplicate = wanted.first(where: { name in wanted.filter { $0 == name }.count > 1 }) {
+                throw CohortError.invalid("\(path): data.features lists '\(duplicate)' twice")
+            }
+            order = try wanted.map { name in
+                guard let i = header.firstIndex(of: name) else {
+                    throw CohortError.invalid("\(path):\(parser.lineNumber): no column named '\(name)' in the header (\(header.joined(separator: ", ")))")
+                }
+                guard i != index else { throw CohortError.invalid("\(path): '\(name)' is the target column; it cannot also be a feature") }
+                return i
+            }
+            return (index, Set(order!))
+        } target: { parser, field, _, lineStart in
+            targets.append(parser.unquoted(parser.string(field)))
+            lines.append(Int32(parser.lineNumber))
+            columns.append(Int32(field.start - lineStart + 1))
+        }
+        // Kept columns arrive in file order; put them in the order data.features lists them.
+        var featureNames = names ?? [], features = values
+        if let order, order != order.sorted() {
+            let fileOrder = order.sorted(), rows = targets.count
+            let position = order.map { fileOrder.firstIndex(of: $0)! }
+            featureNames = position.map { featureNames[$0] }
+            features = [Float](repeating: 0, count: values.count)
+            for r in 0..<rows { for (j, p) in position.enumerated() { features[r * count + j] = values[r * count + p] } }
+        }
+        guard count > 0 else { throw CohortError.invalid("\(path): no feature columns besides the target column '\(targetName)'") }
+        return CSVColumns(path: path, featureNames: featureNames, features: features, targetName: targetName, targets: targets,
+                          targetLines: lines, targetColumns: columns)
+    }
+
+    /// One pass over the file. `columns` decides, from the header (when there is one) and the
+    /// column count, which column is the target and which others are kept as features (nil: all);
+    /// `target` receives each row's target field. Returns the kept columns' names, their values and count.
+    private static func parse(path: String, delimiter: Character, hasHeader: Bool,
+                              columns: ([String]?, Int, CSVParser) throws -> (target: Int?, kept: Set<Int>?),
+                              target: (CSVParser, CSVParser.Field, Int, Int) throws -> Void) throws -> ([String]?, [Float], Int) {
         guard let d = delimiter.asciiValue, d != UInt8(ascii: "\n"), d != UInt8(ascii: "\r") else {
             throw CohortError.invalid("\(path): delimiter \(delimiter) must be one ASCII character other than a line break")
         }
@@ -41,13 +119,13 @@ public enum CSVReader {
         bytes.append(0)  // strtod stops at the terminator after the last field
         return try bytes.withUnsafeBufferPointer { buffer in
             var parser = CSVParser(path: path, text: buffer.baseAddress!, length: buffer.count - 1, delimiter: d)
-            return try parser.parse(hasHeader: hasHeader, labelColumn: labelColumn)
+            return try parser.parse(hasHeader: hasHeader, columns: columns, target: target)
         }
     }
 }
 
 /// One pass over the bytes of a CSV file.
-private struct CSVParser {
+struct CSVParser {
     let path: String
     let text: UnsafePointer<UInt8>
     let length: Int
@@ -64,13 +142,15 @@ private struct CSVParser {
     /// Byte ranges [start, end) of a line's fields, trimmed of spaces and tabs.
     typealias Field = (start: Int, end: Int)
 
-    mutating func parse(hasHeader: Bool, labelColumn: CSVLabelColumn?) throws -> CSVTable {
+    mutating func parse(hasHeader: Bool, columns decide: ([String]?, Int, CSVParser) throws -> (target: Int?, kept: Set<Int>?),
+                        target: (CSVParser, Field, Int, Int) throws -> Void) throws -> ([String]?, [Float], Int) {
         var position = 0
         var columns = -1
-        var labelIndex: Int?
+        var targetIndex: Int?
+        var keep: [Bool] = []
         var names: [String]?
         var features: [Float] = []
-        var labels: [Int32] = []
+        var rows = 0
         var fields: [Field] = []
         var firstLine = 0
         while let (lineStart, lineEnd) = nextLine(&position) {
@@ -78,13 +158,12 @@ private struct CSVParser {
             if columns < 0 {
                 columns = fields.count
                 firstLine = lineNumber
-                var header: [String]?
-                if hasHeader {
-                    header = fields.map { unquoted(string($0)) }
-                }
-                labelIndex = try resolve(labelColumn, header: header, columns: columns)
+                let header = hasHeader ? fields.map { unquoted(string($0)) } : nil
+                let (t, kept) = try decide(header, columns, self)
+                targetIndex = t
+                keep = (0..<columns).map { $0 != t && (kept?.contains($0) ?? true) }
                 if let header {
-                    names = header.enumerated().filter { $0.offset != labelIndex }.map(\.element)
+                    names = header.indices.filter { keep[$0] }.map { header[$0] }
                     continue
                 }
             } else if fields.count != columns {
@@ -92,19 +171,17 @@ private struct CSVParser {
                 throw CohortError.invalid("\(path):\(lineNumber):\(column): \(fields.count) fields, but line \(firstLine) has \(columns)")
             }
             for (c, field) in fields.enumerated() {
-                if c == labelIndex {
-                    labels.append(try label(field, column: c, lineStart: lineStart))
-                } else {
+                if c == targetIndex {
+                    try target(self, field, c, lineStart)
+                } else if keep[c] {
                     features.append(try number(field, column: c, lineStart: lineStart))
                 }
             }
+            rows += 1
         }
         guard columns >= 0 else { throw CohortError.invalid("\(path): no data (the file is empty)") }
-        let featureCount = columns - (labelIndex == nil ? 0 : 1)
-        guard labels.count + features.count > 0 else {
-            throw CohortError.invalid("\(path): no data rows after the header")
-        }
-        return CSVTable(featureNames: names, featureCount: featureCount, features: features, labels: labels)
+        guard rows > 0 else { throw CohortError.invalid("\(path): no data rows after the header") }
+        return (names, features, keep.filter { $0 }.count)
     }
 
     /// The next non-blank line as [start, end) without its line break; nil at the end.

@@ -17,7 +17,8 @@ public enum FashionMNIST {
 
     /// Loads both parts from `directory`, which must hold train-images-idx3-ubyte.gz,
     /// train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz.
-    public static func load(directory: String = defaultDirectory) throws -> (train: Dataset, test: Dataset) {
+    /// `classNames` name the ten classes (MNIST, in the same layout, has digits).
+    public static func load(directory: String = defaultDirectory, classNames: [String] = classNames) throws -> (train: Dataset, test: Dataset) {
         let hint = "install it with `apt-get install dataset-fashion-mnist`"
         var info = stat()
         guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {

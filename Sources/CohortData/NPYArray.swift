@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Cohort
 
 /// An array read from a NumPy .npy file (format 1.0, 2.0 or 3.0; C order; little-endian
@@ -80,5 +85,50 @@ public struct NPYArray: Sendable {
         case .float32, .float64:
             throw CohortError.invalid("\(path): labels need an integer dtype (|u1, <i4, <i8), not \(dtype)")
         }
+    }
+}
+
+extension NPYArray {
+    /// An array to write (`write(to:)`), e.g. predictions or a test's data.
+    public init(shape: [Int], values: Values) {
+        self.shape = shape
+        self.values = values
+        path = ""
+        switch values {
+        case .float32: dtype = "<f4"
+        case .float64: dtype = "<f8"
+        case .uint8: dtype = "|u1"
+        case .int32: dtype = "<i4"
+        case .int64: dtype = "<i8"
+        }
+    }
+
+    /// The .npy bytes (format 1.0, C order, little-endian), as NumPy's `np.save` writes them.
+    public var fileBytes: [UInt8] {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = Array("{'descr': '\(dtype)', 'fortran_order': False, 'shape': \(shapeText), }".utf8)
+        while (10 + header.count + 1) % 64 != 0 { header.append(0x20) }  // the data starts 64-byte aligned
+        header.append(0x0a)
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
+        bytes += withUnsafeBytes(of: UInt16(header.count).littleEndian) { Array($0) }
+        bytes += header
+        func append<T>(_ v: [T]) { v.withUnsafeBytes { bytes += $0 } }
+        switch values {
+        case let .float32(v): append(v)
+        case let .float64(v): append(v)
+        case let .uint8(v): append(v)
+        case let .int32(v): append(v)
+        case let .int64(v): append(v)
+        }
+        return bytes
+    }
+
+    public func write(to path: String) throws {
+        guard let file = fopen(path, "wb") else {
+            throw CohortError.invalid("\(path): cannot write the .npy file: \(String(cString: strerror(errno)))")
+        }
+        let bytes = fileBytes
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        guard fclose(file) == 0, written == bytes.count else { throw CohortError.invalid("\(path): cannot write the .npy file") }
     }
 }

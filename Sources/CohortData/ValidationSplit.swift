@@ -6,10 +6,17 @@ extension Dataset {
     /// every rank and every run. Both parts keep their samples in this view's order and share its
     /// storage (index lists only). Neither part may be empty.
     public func split(validationCount: Int, seed: UInt64) throws -> (train: Dataset, validation: Dataset) {
+        try split(heldOut: validationCount, seed: seed, purpose: "validation-split")
+    }
+
+    /// Splits off `heldOut` samples chosen by a permutation from `RandomStream(seed:).split(purpose)`
+    /// (the test part of one file is "test-split", so it never coincides with the validation part).
+    public func split(heldOut validationCount: Int, seed: UInt64, purpose: String) throws -> (train: Dataset, validation: Dataset) {
         guard validationCount > 0, validationCount < count else {
-            throw CohortError.invalid("validation split: \(validationCount) validation samples out of \(count) leaves a part empty (need 1...\(count - 1))")
+            let part = purpose == "validation-split" ? "validation" : "held-out"
+            throw CohortError.invalid("\(purpose == "validation-split" ? "validation" : "test") split: \(validationCount) \(part) samples out of \(count) leaves a part empty (need 1...\(count - 1))")
         }
-        var random = RandomStream(seed: seed).split("validation-split")
+        var random = RandomStream(seed: seed).split(purpose)
         var positions = Array(0..<count)
         // A partial Fisher-Yates: the first validationCount slots become a uniform random subset.
         for i in 0..<validationCount {

@@ -34,10 +34,12 @@ public final class CompressRun {
         let saved = try SavedRun.open(path)
         let config = saved.config, yaml = saved.configYAML
         if config.training.threads > 0 { BLAS.setThreads(config.training.threads) }
-        let data = try DataSplits.load(config.data, seed: config.seed)
-        let model = try saved.model(inputShape: data.train.sampleShape)
+        guard config.task == .classification else { throw CohortError.invalid("\(path): compress evaluates classifiers; this model is a \(config.task.rawValue) model") }
+        let data = try DataSplits.load(config.data, task: config.task, seed: config.seed, saved: saved.data)
+        let model = try saved.model()
 
-        let stages = CompressionStages(communicator: comm, folder: folder, yaml: yaml, runName: folder.lastPathComponent, showProgress: showProgress)
+        let stages = CompressionStages(communicator: comm, folder: folder, yaml: yaml, runName: folder.lastPathComponent, data: saved.data,
+                                       showProgress: showProgress)
         try stages.prepareFolder()
         let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
         let original = try evaluator.evaluate(model, communicator: comm)

@@ -15,14 +15,17 @@ final class CompressionStages {
     /// The YAML sub-runs start from (the run's resolved config, or a checkpoint's embedded one).
     let yaml: String
     let runName: String
+    /// What every model here is trained on (saved in each model file).
+    let data: DataDescription
     let showProgress: Bool
     var isLeader: Bool { comm.rank == 0 }
 
-    init(communicator: Communicator, folder: URL, yaml: String, runName: String, showProgress: Bool) {
+    init(communicator: Communicator, folder: URL, yaml: String, runName: String, data: DataDescription, showProgress: Bool) {
         comm = communicator
         self.folder = folder
         self.yaml = yaml
         self.runName = runName
+        self.data = data
         self.showProgress = showProgress
     }
 
@@ -106,7 +109,7 @@ final class CompressionStages {
     func export(_ model: Model, _ yaml: String, _ url: URL, quantize: Bool = false,
                 pruner: MagnitudePruner? = nil) throws -> ModelExport.Written {
         var written = ModelExport.Written(bytes: 0, weightBytes: 0)
-        if isLeader { written = try ModelExport.save(model, configYAML: yaml, to: url, quantize: quantize, pruner: pruner) }
+        if isLeader { written = try ModelExport.save(model, configYAML: yaml, data: data, to: url, quantize: quantize, pruner: pruner) }
         return written
     }
 

@@ -22,7 +22,6 @@ public final class DistillationRun {
     let repeats: Int
     let showProgress: Bool
     let folder: URL
-    let stages: CompressionStages
     var isLeader: Bool { comm.rank == 0 }
 
     public init(config: RunConfig, configYAML: String, communicator: Communicator, baseline: Bool, repeats: Int = 1,
@@ -30,6 +29,9 @@ public final class DistillationRun {
         guard repeats >= 1 else { throw CohortError.invalid("--repeats: must be at least 1, got \(repeats)") }
         guard let distill = config.distill else {
             throw CohortError.invalid("distill: the config has no distill section (teachers, temperature, alpha, transfer); see configs/distill-fashion.yaml")
+        }
+        guard config.task == .classification else {
+            throw CohortError.invalid("task: distillation teaches a student the teacher's class probabilities; this config's task is \(config.task.rawValue)")
         }
         guard config.distributed.mode == .sync else {
             throw CohortError.invalid("distributed.mode: distillation runs with the synchronous reducer; Hogwild is for cohort train")
@@ -42,27 +44,28 @@ public final class DistillationRun {
         self.repeats = repeats
         self.showProgress = showProgress
         folder = URL(fileURLWithPath: config.output.directory).appendingPathComponent(config.name)
-        stages = CompressionStages(communicator: communicator, folder: folder, yaml: configYAML, runName: config.name, showProgress: showProgress)
     }
 
     public func run() throws -> DistillReport {
         let started = Runtime.now()
         if config.training.threads > 0 { BLAS.setThreads(config.training.threads) }
-        let data = try DataSplits.load(config.data, seed: config.seed)
+        let data = try DataSplits.load(config.data, task: config.task, seed: config.seed)
+        let stages = CompressionStages(communicator: comm, folder: folder, yaml: yaml, runName: config.name, data: data.description,
+                                       showProgress: showProgress)
         // Every teacher is checked (file, shapes, classes) before any training.
-        let teacher = try TeacherEnsemble(paths: distill.teachers, data: data, datasetName: config.data.dataset,
+        let teacher = try TeacherEnsemble(paths: distill.teachers, data: data, dataConfig: config.data,
                                           normalization: data.normalization, temperature: distill.temperature)
         try stages.prepareFolder()
         let models = stages.models
         var rows: [DistillReport.Row] = []
         let test = data.test
         for (i, m) in teacher.members.enumerated() {
-            let single = try TeacherEnsemble(paths: [m.path], data: data, datasetName: config.data.dataset,
+            let single = try TeacherEnsemble(paths: [m.path], data: data, dataConfig: config.data,
                                              normalization: data.normalization, temperature: 1)
             let e = try single.evaluate(on: test, normalization: data.normalization, communicator: comm)
             let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try single.probabilities(of: $0, temperature: 1) }
             let file = models.appendingPathComponent("teacher-\(i + 1).safetensors")
-            let written = try isLeader ? ModelExport.save(m.model, configYAML: m.configYAML, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
+            let written = try isLeader ? ModelExport.save(m.model, configYAML: m.configYAML, data: m.data, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
             rows.append(.init(name: "teacher \(m.name)", role: .teacher, accuracy: e.accuracy, errors: e.errors, parameters: m.parameterCount,
                               nonzero: m.model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
                               file: m.path))
@@ -93,7 +96,7 @@ public final class DistillationRun {
                                       temperature: distill.temperature, alpha: distill.alpha)
 
         // The distilled student.
-        let (student, studentYAML) = try studentRun("student", [], data: data, distillation: setup)
+        let (student, studentYAML) = try studentRun("student", [], stages, data: data, distillation: setup)
         stages.say("distilling into the student: \(student.totalSteps) steps")
         let distilled = try student.run()
         let studentSpeed = try stages.speed(of: student.model, data)
@@ -104,7 +107,7 @@ public final class DistillationRun {
         let scratchTrain = baseline ? try Self.scratchSet(transfer, train: data.train) : nil
         var scratchErrors: Int?
         if let scratchTrain {
-            let (scratch, scratchYAML) = try studentRun("scratch", [], data: data, trainSet: scratchTrain)
+            let (scratch, scratchYAML) = try studentRun("scratch", [], stages, data: data, trainSet: scratchTrain)
             stages.say("student from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
             let e = try scratch.run()
             scratchErrors = e.errors
@@ -118,11 +121,11 @@ public final class DistillationRun {
         for r in 1..<repeats {
             let seed = config.seed &+ UInt64(r)
             stages.say("distilled student, seed \(seed)")
-            let d = try studentRun("student-seed\(seed)", ["seed=\(seed)"], data: data, distillation: setup).trainer.run()
+            let d = try studentRun("student-seed\(seed)", ["seed=\(seed)"], stages, data: data, distillation: setup).trainer.run()
             var seedScratchErrors: Int?
             if let scratchTrain {
                 stages.say("student from scratch, seed \(seed)")
-                seedScratchErrors = try studentRun("scratch-seed\(seed)", ["seed=\(seed)"], data: data, trainSet: scratchTrain).trainer.run().errors
+                seedScratchErrors = try studentRun("scratch-seed\(seed)", ["seed=\(seed)"], stages, data: data, trainSet: scratchTrain).trainer.run().errors
             }
             seeds.append(.init(seed: seed, scratchErrors: seedScratchErrors, distilledErrors: d.errors))
         }
@@ -160,8 +163,8 @@ public final class DistillationRun {
     }
 
     /// A student sub-run in `folder/name`: distilled from `distillation`, or trained on `trainSet` with its labels.
-    private func studentRun(_ name: String, _ overrides: [String], data: DataSplits, distillation: DistillationSetup? = nil,
-                            trainSet: Dataset? = nil) throws -> (trainer: Trainer, yaml: String) {
+    private func studentRun(_ name: String, _ overrides: [String], _ stages: CompressionStages, data: DataSplits,
+                            distillation: DistillationSetup? = nil, trainSet: Dataset? = nil) throws -> (trainer: Trainer, yaml: String) {
         let (c, y) = try stages.subRun(name, overrides)
         return (try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                             data: data, trainSet: trainSet, distillation: distillation), y)

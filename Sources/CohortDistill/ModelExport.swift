@@ -15,7 +15,9 @@ public enum ModelExport {
     }
 
     @discardableResult
-    public static func save(_ model: Model, configYAML: String, to url: URL, quantize: Bool = false,
+    /// `data`: what the model was trained on (task, input shape, classes, normalisation), saved as
+    /// the checkpoint's "data" metadata so `cohort eval` prepares inputs the same way.
+    public static func save(_ model: Model, configYAML: String, data: DataDescription? = nil, to url: URL, quantize: Bool = false,
                             pruner: MagnitudePruner? = nil) throws -> Written {
         var tensors: [String: SafetensorsTensor] = [:]
         var weightBytes = 0
@@ -36,6 +38,7 @@ public enum ModelExport {
             for (e, mask) in zip(pruner.weights, pruner.masks) { tensors["mask." + e.path] = try SafetensorsTensor(shape: e.shape, values: mask) }
         }
         var metadata = ["format": Checkpoint.format, "config": configYAML, "contents": "model"]
+        if let data { metadata["data"] = try data.json() }
         if quantize { metadata["quantization"] = "int8, symmetric, one scale per output channel" }
         if let pruner { metadata["sparsity"] = String(format: "%.4f", pruner.sparsity) }
         try Safetensors.write(tensors, metadata: metadata, to: url)

@@ -13,8 +13,11 @@ public final class TeacherEnsemble: SoftTargetSource {
         public let path: String
         public let name: String
         public let model: Model
-        /// The member's own input normalisation (from its embedded config).
-        public let normalization: Normalization
+        /// What the member was trained on, with its own input normalisation (saved with it).
+        public let data: DataDescription
+        public var normalization: Normalization { data.normalization }
+        /// Maps features prepared for the student to this member's preparation, per value (nil: the same).
+        let inputMap: (scale: [Float], bias: [Float])?
         public let parameterCount: Int
         /// The config the member was trained with (embedded in its checkpoint).
         public let configYAML: String
@@ -33,7 +36,7 @@ public final class TeacherEnsemble: SoftTargetSource {
 
     /// Loads every checkpoint and rejects, naming the file, any whose tensors do not match its
     /// declared model, whose class count differs from the data's, or whose input shape differs.
-    public init(paths: [String], data: DataSplits, datasetName: String, normalization: Normalization, temperature: Float) throws {
+    public init(paths: [String], data: DataSplits, dataConfig: DataConfig, normalization: Normalization, temperature: Float) throws {
         guard !paths.isEmpty else { throw CohortError.invalid("distill.teachers: list at least one teacher checkpoint") }
         let classes = data.train.classCount, inputShape = data.train.sampleShape
         var members: [Member] = []
@@ -43,8 +46,14 @@ public final class TeacherEnsemble: SoftTargetSource {
             }
             let saved = try SavedRun.open(path)
             let config = saved.config
-            guard config.data.dataset == datasetName else {
-                throw CohortError.invalid("\(path): the teacher was trained on \(config.data.dataset), the student's data is \(datasetName)")
+            if config.data.isNamedDataset && dataConfig.isNamedDataset && config.data.dataset != dataConfig.dataset {
+                throw CohortError.invalid("\(path): the teacher was trained on \(config.data.dataset), the student's data is \(dataConfig.dataset)")
+            }
+            guard saved.data.sampleShape == inputShape else {
+                throw CohortError.invalid("\(path): the teacher takes inputs of shape \(shapeString(saved.data.sampleShape)), the student's data has \(shapeString(inputShape))")
+            }
+            if let names = saved.data.classNames, let mine = data.classNames, names != mine, names.count == mine.count {
+                throw CohortError.invalid("\(path): the teacher's classes (\(names.joined(separator: ", "))) are not the data's (\(mine.joined(separator: ", ")))")
             }
             // Each member predicts on its own model (and so its own inference tape: a shared one would
             // find the other member's nodes at every position and rebuild them on every batch).
@@ -56,8 +65,9 @@ public final class TeacherEnsemble: SoftTargetSource {
                 throw CohortError.invalid("\(path): the teacher predicts \(model.outputCount) classes but the data has \(classes)")
             }
             try model.load(saved.file)
-            members.append(Member(path: path, name: config.name, model: model,
-                                  normalization: Normalization(mean: config.data.mean, std: config.data.std),
+            let own = saved.data.normalization
+            members.append(Member(path: path, name: config.name, model: model, data: saved.data,
+                                  inputMap: own == normalization ? nil : try Self.inputMap(from: normalization, to: own, data.description),
                                   parameterCount: model.parameters.parameterCount, configYAML: saved.configYAML))
         }
         self.members = members
@@ -76,7 +86,7 @@ public final class TeacherEnsemble: SoftTargetSource {
         batchOut.zero()
         let weight = 1 / Float(members.count)
         for m in members {
-            let input = try renormalized(features, for: m.normalization)
+            let input = renormalized(features, for: m)
             let logits = try m.model.predict(input)
             try Tape.softTargets(logits: logits, temperature: temperature, into: memberProbs)
             let out = batchOut.pointer, p = memberProbs.pointer
@@ -86,14 +96,22 @@ public final class TeacherEnsemble: SoftTargetSource {
     }
 
     /// Features normalised for the student, mapped to a member's normalisation when it differs.
-    private func renormalized(_ x: Tensor, for n: Normalization) throws -> Tensor {
-        if n == studentNormalization { return x }
+    private func renormalized(_ x: Tensor, for member: Member) -> Tensor {
+        guard let (a, c) = member.inputMap else { return x }
         if memberInput.shape != x.shape { memberInput = Tensor(zeros: x.shape) }
-        // raw = x * s_std + s_mean; member = (raw - m_mean) / m_std
-        let a = studentNormalization.std / n.std, c = (studentNormalization.mean - n.mean) / n.std
-        let src = x.pointer, dst = memberInput.pointer
-        for i in 0..<x.count { dst[i] = src[i] * a + c }
+        let n = a.count, src = x.pointer, dst = memberInput.pointer
+        for i in 0..<x.count { dst[i] = src[i] * a[i % n] + c[i % n] }
         return memberInput
+    }
+
+    /// The per-value map from inputs prepared with `student` to inputs prepared with `member`:
+    /// raw = (x - b_s) / s_s, member = raw * s_m + b_m.
+    static func inputMap(from student: Normalization, to member: Normalization, _ data: DataDescription) throws -> (scale: [Float], bias: [Float]) {
+        let s = try student.affine(sampleShape: data.sampleShape, bytes: data.byteFeatures)
+        let m = try member.affine(sampleShape: data.sampleShape, bytes: data.byteFeatures)
+        let scale = zip(m.scale, s.scale).map { $0 / $1 }
+        let bias = m.bias.indices.map { m.bias[$0] - s.bias[$0] * scale[$0] }
+        return (scale, bias)
     }
 
     /// Computes the soft targets of every example of `dataset` once (prepared with `normalization`,

@@ -18,8 +18,15 @@ struct EvalCommand: ParsableCommand {
         try failOnError {
             let r = try CheckpointEvaluation.run(checkpoint: checkpoint)
             let e = r.evaluation
-            print(String(format: "%@: test accuracy %.4f (%d errors of %d), loss %.4f", r.name, e.accuracy, e.errors, e.count, e.loss))
+            if e.task == .regression {
+                print(String(format: "%@: test RMSE %.6g, MAE %.6g (%d examples), loss %.6g", r.name, e.rmse ?? .nan, e.mae ?? .nan, e.count, e.loss))
+            } else {
+                print(String(format: "%@: test accuracy %.4f (%d errors of %d), loss %.4f", r.name, e.accuracy, e.errors, e.count, e.loss))
+            }
             if let predictions {
+                guard e.task == .classification else {
+                    throw CohortError.invalid("--predictions: writes predicted classes, and \(checkpoint) is a regression model")
+                }
                 let text = r.predictions.map(String.init).joined(separator: "\n") + "\n"
                 do { try text.write(toFile: predictions, atomically: true, encoding: .utf8) } catch {
                     throw CohortError.invalid("\(predictions): cannot write predictions: \(error.localizedDescription)")

@@ -43,8 +43,13 @@ struct TrainCommand: ParsableCommand {
                 try spans.recorder.write(to: URL(fileURLWithPath: path))
             }
             if comm.rank == 0 {
-                print(String(format: "test accuracy %.4f (%d of %d), loss %.4f; run folder %@", test.accuracy,
-                             test.count - test.errors, test.count, test.loss, trainer.folderPath))
+                if test.task == .regression {
+                    print(String(format: "test RMSE %.6g, MAE %.6g (%d examples), loss %.6g; run folder %@", test.rmse ?? .nan, test.mae ?? .nan,
+                                 test.count, test.loss, trainer.folderPath))
+                } else {
+                    print(String(format: "test accuracy %.4f (%d of %d), loss %.4f; run folder %@", test.accuracy,
+                                 test.count - test.errors, test.count, test.loss, trainer.folderPath))
+                }
             }
         }
     }

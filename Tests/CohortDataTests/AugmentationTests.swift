@@ -75,7 +75,7 @@ final class AugmentationTests: XCTestCase {
         let norm = Normalization.fashionMNIST
         let loader = try BatchLoader(dataset: dataset, batchSize: 200, normalization: norm, augmentation: Augmentation(maxShift: 3))
         let values = try loader.load([Int](repeating: 0, count: 200)).scalars
-        let black = -norm.mean / norm.std, grey = (200 / 255 - norm.mean) / norm.std
+        let black = -norm.mean[0] / norm.std[0], grey = (200 / 255 - norm.mean[0]) / norm.std[0]
         XCTAssertTrue(values.allSatisfy { abs($0 - black) < 1e-5 || abs($0 - grey) < 1e-5 })
         let greyCount = values.filter { abs($0 - grey) < 1e-5 }.count
         // Each axis keeps 8 - |d| of 8 rows or columns; E|d| over -3...3 is 12/7.

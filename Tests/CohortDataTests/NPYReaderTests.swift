@@ -9,24 +9,6 @@ final class NPYReaderTests: XCTestCase {
     override func setUpWithError() throws { directory = try makeTemporaryDirectory(self) }
 
     /// An .npy file: magic, version, header length, the dict padded with spaces and '\n', payload.
-    func npyBytes(descr: String, shape: String, fortran: Bool = false, version: UInt8 = 1, dict: String? = nil,
-                  payload: [UInt8]) -> [UInt8] {
-        let text = dict ?? "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shape), }"
-        let prefixLength = version == 1 ? 10 : 12
-        var header = Array(text.utf8)
-        while (prefixLength + header.count + 1) % 64 != 0 { header.append(0x20) }
-        header.append(0x0a)
-        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [version, 0]
-        if version == 1 {
-            bytes += withUnsafeBytes(of: UInt16(header.count).littleEndian) { Array($0) }
-        } else {
-            bytes += withUnsafeBytes(of: UInt32(header.count).littleEndian) { Array($0) }
-        }
-        return bytes + header + payload
-    }
-
-    func littleEndianBytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
-
     func write(_ name: String, _ bytes: [UInt8]) throws -> String {
         let path = directory + "/" + name
         try writeFile(path, bytes)

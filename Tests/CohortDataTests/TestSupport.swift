@@ -63,3 +63,22 @@ func assertThrows<T>(_ body: @autoclosure () throws -> T, prefix: String, _ expe
     XCTAssertTrue(message.contains(expected), "'\(message)' does not mention '\(expected)'", file: file, line: line)
     XCTAssertFalse(message.contains("\n"), "'\(message)' is not one line", file: file, line: line)
 }
+
+/// A .npy file's bytes: magic, version, padded header dictionary, payload.
+func npyBytes(descr: String, shape: String, fortran: Bool = false, version: UInt8 = 1, dict: String? = nil,
+              payload: [UInt8]) -> [UInt8] {
+    let text = dict ?? "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shape), }"
+    let prefixLength = version == 1 ? 10 : 12
+    var header = Array(text.utf8)
+    while (prefixLength + header.count + 1) % 64 != 0 { header.append(0x20) }
+    header.append(0x0a)
+    var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [version, 0]
+    if version == 1 {
+        bytes += withUnsafeBytes(of: UInt16(header.count).littleEndian) { Array($0) }
+    } else {
+        bytes += withUnsafeBytes(of: UInt32(header.count).littleEndian) { Array($0) }
+    }
+    return bytes + header + payload
+}
+
+func littleEndianBytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }

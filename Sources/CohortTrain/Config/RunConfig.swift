@@ -1,4 +1,5 @@
 import Cohort
+import CohortData
 import CohortNN
 import CohortOptim
 import Foundation
@@ -7,6 +8,8 @@ import Foundation
 public struct RunConfig: Codable, Sendable {
     public var name: String
     public var seed: UInt64
+    /// Classification (cross-entropy, accuracy) or regression (mean squared error, RMSE, MAE).
+    public var task: Task
     public var data: DataConfig
     public var model: ModelSpec
     public var optimizer: OptimizerConfig
@@ -17,13 +20,14 @@ public struct RunConfig: Codable, Sendable {
     /// Only for `cohort distill`: the teachers, the transfer set, pruning and quantisation.
     public var distill: DistillConfig?
 
-    enum CodingKeys: String, CodingKey { case name, seed, data, model, optimizer, schedule, training, output, distributed, distill }
+    enum CodingKeys: String, CodingKey { case name, seed, task, data, model, optimizer, schedule, training, output, distributed, distill }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? "run"
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        task = try c.decodeIfPresent(Task.self, forKey: .task) ?? .classification
         data = try c.decodeIfPresent(DataConfig.self, forKey: .data) ?? DataConfig()
         model = try c.decode(ModelSpec.self, forKey: .model)
         optimizer = try c.decode(OptimizerConfig.self, forKey: .optimizer)
@@ -39,66 +43,6 @@ public struct RunConfig: Codable, Sendable {
 }
 
 extension RunConfig.CodingKeys: CaseIterable {}
-
-/// Where the examples come from and how they are prepared.
-public struct DataConfig: Codable, Sendable, Equatable {
-    /// "fashion-mnist" (IDX files in `directory`), "idx" (explicit file names), "npy" or "csv".
-    public var dataset: String = "fashion-mnist"
-    public var directory: String = "/usr/share/datasets/fashion-mnist"
-    /// Examples of the training set held out for validation (early stopping, plateau schedules).
-    public var validation: Int = 5000
-    /// Train on only the first this many examples (after the validation split; 0: all). For quick runs and tests.
-    public var trainLimit: Int = 0
-    /// Per-channel normalisation of [0, 1] pixels: (x - mean) / std.
-    public var mean: Float = 0.2860
-    public var std: Float = 0.3530
-    public var augment: AugmentConfig = AugmentConfig()
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case dataset, directory, validation, trainLimit = "train_limit", mean, std, augment }
-
-    public init() {}
-
-    public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        dataset = try c.decodeIfPresent(String.self, forKey: .dataset) ?? dataset
-        directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? directory
-        validation = try c.decodeIfPresent(Int.self, forKey: .validation) ?? validation
-        trainLimit = try c.decodeIfPresent(Int.self, forKey: .trainLimit) ?? 0
-        if trainLimit < 0 { throw DecodingError.dataCorruptedError(forKey: .trainLimit, in: c, debugDescription: "must be non-negative, got \(trainLimit)") }
-        mean = try c.decodeIfPresent(Float.self, forKey: .mean) ?? mean
-        std = try c.decodeIfPresent(Float.self, forKey: .std) ?? std
-        augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment) ?? augment
-        guard ["fashion-mnist", "mnist"].contains(dataset) else {
-            throw DecodingError.dataCorruptedError(forKey: .dataset, in: c, debugDescription: "unknown dataset '\(dataset)' (known: fashion-mnist, mnist)")
-        }
-        if validation < 0 { throw DecodingError.dataCorruptedError(forKey: .validation, in: c, debugDescription: "must be non-negative, got \(validation)") }
-        if !(std > 0) { throw DecodingError.dataCorruptedError(forKey: .std, in: c, debugDescription: "must be positive, got \(std)") }
-    }
-}
-
-/// Augmentation applied per batch: shifts of up to `shift` pixels, flips with probability `flip`,
-/// Gaussian noise of standard deviation `noise` (in normalised units).
-public struct AugmentConfig: Codable, Sendable, Equatable {
-    public var shift: Int = 0
-    public var flip: Float = 0
-    public var noise: Float = 0
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case shift, flip, noise }
-
-    public init() {}
-
-    public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        shift = try c.decodeIfPresent(Int.self, forKey: .shift) ?? 0
-        flip = try c.decodeIfPresent(Float.self, forKey: .flip) ?? 0
-        noise = try c.decodeIfPresent(Float.self, forKey: .noise) ?? 0
-        if shift < 0 { throw DecodingError.dataCorruptedError(forKey: .shift, in: c, debugDescription: "must be non-negative, got \(shift)") }
-        if !(flip >= 0 && flip <= 1) { throw DecodingError.dataCorruptedError(forKey: .flip, in: c, debugDescription: "must be in [0, 1], got \(flip)") }
-        if !(noise >= 0) { throw DecodingError.dataCorruptedError(forKey: .noise, in: c, debugDescription: "must be non-negative, got \(noise)") }
-    }
-}
 
 /// The loop: how long, how big a batch, what to do with bad steps, when to evaluate and save.
 public struct TrainingConfig: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Cohort
+import CohortData
 import CohortDistributed
 import CohortFormats
 import CohortNN
@@ -8,13 +9,14 @@ import Foundation
 /// Checkpoints are safetensors files (readable by Python's `safetensors`):
 ///   "<path>" for every parameter and buffer, by its model path ("1.weight", "4.running_mean"),
 ///   "optimizer.<name>" for every optimizer state buffer,
-///   metadata: format, step, epoch, train state (JSON), schedule state (JSON), the resolved config (YAML).
+///   metadata: format, step, epoch, train state (JSON), schedule state (JSON), the resolved config
+///   (YAML), and what the model was trained on ("data": task, input shape, classes, normalisation; JSON).
 /// They are written to a temporary file and renamed, so the latest checkpoint is always complete.
 public enum Checkpoint {
     public static let format = "cohort-checkpoint-1"
 
     public static func save(to url: URL, model: Model, optimizer: Optimizer, state: TrainState, plan: LearningRatePlan,
-                            configYAML: String) throws {
+                            configYAML: String, data: DataDescription) throws {
         var tensors: [String: SafetensorsTensor] = [:]
         for arena in [model.parameters, model.buffers] {
             for (e, p) in zip(arena.entries, arena.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
@@ -30,6 +32,7 @@ public enum Checkpoint {
             "config": configYAML,
         ]
         metadata["schedule"] = String(decoding: try encoder.encode(plan.state), as: UTF8.self)
+        metadata["data"] = try data.json()
         try Safetensors.write(tensors, metadata: metadata, to: url)
     }
 

@@ -5,7 +5,8 @@ import CohortNN
 import Foundation
 
 /// `cohort eval`: rebuilds the model a checkpoint was trained with (its config is in the
-/// metadata), loads the weights and evaluates it on the test set.
+/// metadata), loads the weights and evaluates it on the test set, prepared with the saved
+/// normalisation and classes.
 public enum CheckpointEvaluation {
     public struct Result {
         public let evaluation: Evaluation
@@ -15,8 +16,8 @@ public enum CheckpointEvaluation {
 
     public static func run(checkpoint path: String, communicator: Communicator = SingleProcessCommunicator()) throws -> Result {
         let saved = try SavedRun.open(path)
-        let data = try DataSplits.load(saved.config.data, seed: saved.config.seed)
-        let model = try saved.model(inputShape: data.test.sampleShape)
+        let data = try DataSplits.load(saved.config.data, task: saved.config.task, seed: saved.config.seed, saved: saved.data)
+        let model = try saved.model()
         let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
         var predictions: [Int] = []
         let evaluation = try evaluator.evaluate(model, communicator: communicator) { predictions.append($0) }

@@ -1,4 +1,5 @@
 import Cohort
+import CohortData
 import CohortDistributed
 import CohortNN
 import CohortOptim
@@ -11,11 +12,14 @@ final class RunCheckpoints {
 
     let folder: RunFolder
     let configYAML: String
+    /// What the model is trained on, saved with it.
+    let data: DataDescription
     let isWriter: Bool
 
-    init(folder: RunFolder, configYAML: String, isWriter: Bool) {
+    init(folder: RunFolder, configYAML: String, data: DataDescription, isWriter: Bool) {
         self.folder = folder
         self.configYAML = configYAML
+        self.data = data
         self.isWriter = isWriter
     }
 
@@ -23,7 +27,7 @@ final class RunCheckpoints {
     func save(_ kind: Kind, model: Model, optimizer: Optimizer, state: TrainState, plan: LearningRatePlan) throws {
         guard isWriter else { return }
         let url = kind == .latest ? folder.latestCheckpoint : folder.bestCheckpoint
-        try Checkpoint.save(to: url, model: model, optimizer: optimizer, state: state, plan: plan, configYAML: configYAML)
+        try Checkpoint.save(to: url, model: model, optimizer: optimizer, state: state, plan: plan, configYAML: configYAML, data: data)
     }
 
     /// The latest checkpoint into `session` and `plan` on every rank; returns where the loop was.

@@ -28,16 +28,19 @@ extension Trainer {
         if let validator = evaluation.validator {
             let v = try validator.evaluate(model, communicator: communicator)
             try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: "validation", result: v)
-            if let i = state.history.indices.last { state.history[i].validationAccuracy = v.accuracy; state.history[i].validationLoss = v.loss }
-            _ = plan.record(metric: v.accuracy)
-            if v.accuracy > state.bestValidationAccuracy {
-                state.bestValidationAccuracy = v.accuracy
+            if let i = state.history.indices.last {
+                state.history[i].validationLoss = v.loss
+                if v.task == .regression { state.history[i].validationRMSE = v.rmse } else { state.history[i].validationAccuracy = v.accuracy }
+            }
+            _ = plan.record(metric: v.score)
+            if v.score > state.bestValidationScore ?? -.infinity {
+                state.bestValidationScore = v.score
                 state.epochsWithoutImprovement = 0
                 try checkpoints.save(.best, model: model, optimizer: session.optimizer, state: state, plan: plan)
             } else {
                 state.epochsWithoutImprovement += 1
             }
-            if isLeader { print(String(format: "epoch %d: validation accuracy %.4f, loss %.4f", state.epoch, v.accuracy, v.loss)) }
+            if isLeader { print(String(format: "epoch %d: validation %@, loss %.4f", state.epoch, v.headline, v.loss)) }
             if evaluation.patience > 0 && state.epochsWithoutImprovement >= evaluation.patience {
                 if isLeader { print("early stopping: no improvement in \(evaluation.patience) epochs") }
                 stop = true

@@ -57,12 +57,7 @@ extension Trainer {
             state.step = globalStep + 1
             telemetry.progress.update(step: state.step, epoch: globalStep / data.stepsPerEpoch + 1, loss: outcome.loss, learningRate: lr,
                                       logEvery: t.logEvery)
-            if myUpdates % t.logEvery == 0 {
-                let w = telemetry.takeWindow()
-                let meanLoss = w.loss / Double(w.steps), accuracy = Double(w.correct) / Double(w.examples)
-                try telemetry.logger?.trainStep(step: state.step, epoch: state.epoch, loss: meanLoss, accuracy: accuracy, learningRate: Double(lr))
-                state.history.append(.init(step: state.step, trainLoss: meanLoss, trainAccuracy: accuracy))
-            }
+            if myUpdates % t.logEvery == 0 { try recordTraining(telemetry.takeWindow(), learningRate: lr) }
             let epoch = globalStep / data.stepsPerEpoch
             if epoch > lastEvaluatedEpoch {
                 lastEvaluatedEpoch = epoch

@@ -60,10 +60,8 @@ extension Trainer {
         }
         var sums = [w.loss, Double(w.steps), Double(w.correct), Double(w.examples)]
         try comm.allreduce(&sums)
-        guard sums[1] > 0 else { return }
-        let meanLoss = sums[0] / sums[1], accuracy = sums[2] / Swift.max(sums[3], 1)
-        try telemetry.logger?.trainStep(step: state.step, epoch: state.epoch, loss: meanLoss, accuracy: accuracy, learningRate: Double(learningRate))
-        state.history.append(.init(step: state.step, trainLoss: meanLoss, trainAccuracy: accuracy))
+        try recordTraining(RunTelemetry.Window(loss: sums[0], steps: Int(sums[1]), correct: Int(sums[2]), examples: Int(sums[3])),
+                           learningRate: learningRate)
     }
 
     /// The latest checkpoint, with BatchNorm statistics averaged over ranks (collective).

@@ -52,7 +52,7 @@ public final class Trainer {
         // Ranks started with different configs would meet in mismatched collectives: compare first.
         try Consistency.checkSameConfig(configYAML, communicator)
 
-        let splits = try preloaded ?? DataSplits.load(config.data, seed: config.seed)
+        let splits = try preloaded ?? DataSplits.load(config.data, task: config.task, seed: config.seed)
         data = try TrainingData(config: config, splits: splits, trainSet: distillation?.transfer ?? override ?? splits.train,
                                 communicator: communicator)
         let model: Model
@@ -64,7 +64,7 @@ public final class Trainer {
         let session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, regularization: Regularization(t),
                                       gradientStorage: sync.gradientStorage)
         step = TrainingStep(session: session, loader: data.loader, sync: sync,
-                            objective: distillation.map { .distillation($0) } ?? .labels, nonFinite: t.nonFinite,
+                            objective: distillation.map { .distillation($0) } ?? TrainingObjective(config.task), nonFinite: t.nonFinite,
                             microBatches: t.accumulate, randomness: RandomStream(seed: config.seed))
         step.faults = FaultInjection.fromEnvironment(rank: communicator.rank)
 
@@ -74,7 +74,7 @@ public final class Trainer {
         plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: baseLR, stepsPerEpoch: data.stepsPerEpoch)
         evaluation = try RunEvaluation(splits: splits, training: t)
         let folder = RunFolder(directory: config.output.directory, name: config.name)
-        checkpoints = RunCheckpoints(folder: folder, configYAML: configYAML, isWriter: communicator.rank == 0)
+        checkpoints = RunCheckpoints(folder: folder, configYAML: configYAML, data: splits.description, isWriter: communicator.rank == 0)
         telemetry = RunTelemetry(progress: Progress(totalSteps: data.totalSteps, enabled: showProgress && communicator.rank == 0))
 
         if resume { state = try checkpoints.restore(into: session, plan: &plan, communicator: communicator) }
@@ -96,8 +96,9 @@ public final class Trainer {
         let shared = config.distributed.mode == .hogwild
             ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), communicator: communicator) : nil
         let model = try Model(network: network, inputShape: splits.train.sampleShape, parameterStorage: shared?.storage)
-        guard model.outputCount == splits.train.classCount else {
-            throw CohortError.invalid("model: the last layer gives \(model.outputCount) values per example, but the data has \(splits.train.classCount) classes")
+        guard model.outputCount == splits.train.outputCount else {
+            let want = splits.task == .regression ? "\(splits.train.outputCount) target values" : "\(splits.train.classCount) classes"
+            throw CohortError.invalid("model: the last layer gives \(model.outputCount) values per example, but the data has \(want)")
         }
         if shared != nil { try communicator.barrier() }  // every arena points at the segment before rank 0 writes it
         if shared == nil || communicator.rank == 0 { model.initialize(rng: RandomStream(seed: config.seed).split("init")) }
@@ -132,6 +133,19 @@ public final class Trainer {
     /// Every rank appends its own loss and step time to `<run folder>/rank-<N>.log` (`--rank-logs`).
     public func enableRankLog() throws { try telemetry.openRankLog(folder: checkpoints.folder, rank: comm.rank) }
 
+    /// Logs the training metrics of a window of steps (summed over ranks, or rank 0's in Hogwild)
+    /// and adds them to the history: the mean loss, and accuracy or RMSE.
+    func recordTraining(_ w: RunTelemetry.Window, learningRate: Float) throws {
+        guard w.steps > 0 else { return }
+        let meanLoss = w.loss / Double(w.steps)
+        let regression = data.splits.task == .regression
+        let accuracy = regression ? nil : Double(w.correct) / Double(Swift.max(w.examples, 1))
+        let rmse = regression ? meanLoss.squareRoot() : nil
+        try telemetry.logger?.trainStep(step: state.step, epoch: state.epoch, loss: meanLoss, accuracy: accuracy, rmse: rmse,
+                                        learningRate: Double(learningRate))
+        state.history.append(.init(step: state.step, trainLoss: meanLoss, trainAccuracy: accuracy, trainRMSE: rmse))
+    }
+
     /// The final test evaluation, checkpoint and report, once every rank has stopped training.
     func finish(seconds: Double) throws -> Evaluation {
         let model = session.model
@@ -144,24 +158,5 @@ public final class Trainer {
                              parameterCount: model.parameters.parameterCount, seconds: seconds)
         }
         return test
-    }
-}
-
-/// Where the loop is: saved in checkpoints so `--resume` continues exactly.
-public struct TrainState: Codable, Sendable {
-    public var step = 0
-    public var epoch = 0
-    public var batchInEpoch = 0
-    public var skippedSteps = 0
-    public var bestValidationAccuracy = -1.0
-    public var epochsWithoutImprovement = 0
-    public var history: [HistoryPoint] = []
-
-    public struct HistoryPoint: Codable, Sendable {
-        public var step: Int
-        public var trainLoss: Double
-        public var trainAccuracy: Double
-        public var validationLoss: Double?
-        public var validationAccuracy: Double?
     }
 }

@@ -3,10 +3,15 @@ import CohortData
 
 /// What a training step minimises.
 public enum TrainingObjective {
-    /// Cross-entropy on the batch's labels.
+    /// Cross-entropy on the batch's labels (classification).
     case labels
+    /// Mean squared error against the batch's targets (regression).
+    case targets
     /// The distillation loss against a teacher's soft targets (`cohort distill`).
     case distillation(DistillationSetup)
+
+    /// The plain objective of a task.
+    public init(_ task: Task) { self = task == .regression ? .targets : .labels }
 }
 
 /// Where a distilled student's soft targets come from: the teacher (or ensemble) probabilities at

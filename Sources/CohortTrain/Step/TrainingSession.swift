@@ -41,6 +41,17 @@ public final class TrainingSession {
         return (loss.value.item / scale, Metrics.correct(logits.value, labels))
     }
 
+    /// Forward and backward of the mean squared error against `targets` [B, T] (regression).
+    public func forwardBackwardRegression(_ x: Var, targets: Tensor, scale: Float = 1) throws -> Float {
+        tape.reset()
+        context.training = true
+        let predictions = try model.network.forward(x, context)
+        var loss = try tape.meanSquaredError(predictions, target: targets)
+        if scale != 1 { loss = tape.affine(loss, scale: scale) }
+        try tape.backward(loss)
+        return loss.value.item / scale
+    }
+
     /// Forward and backward of the distillation loss (`Tape.distillationLoss`) on one batch;
     /// `labels` holds -1 where an example has none.
     public func forwardBackwardDistilled(_ x: Var, labels: [Int32], teacher: Tensor, temperature: Float, alpha: Float,

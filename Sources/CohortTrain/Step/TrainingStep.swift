@@ -32,7 +32,7 @@ public final class TrainingStep {
     public struct Outcome {
         /// Mean loss over the step's micro-batches.
         public var loss: Float
-        /// Examples whose prediction matched their label, and examples seen.
+        /// Examples whose prediction matched their label (classification), and examples seen.
         public var correct: Int
         public var examples: Int
         /// False when a NaN/Inf loss or gradient was skipped (`non_finite: skip`): nothing changed.
@@ -103,6 +103,8 @@ public final class TrainingStep {
         switch objective {
         case .labels:
             return try session.forwardBackward(x, labels: loader.labels, scale: scale)
+        case .targets:
+            return (try session.forwardBackwardRegression(x, targets: loader.targets, scale: scale), 0)
         case let .distillation(d):
             let soft = try d.teacher.probabilities(positions: examples, features: features)
             distillationLabels = loader.labels
