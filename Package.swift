@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
 //   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS
-//   CohortNN -> CohortFormats (models load from safetensors); CohortDistributed -> CMPI, CAtomics; CohortData -> CZlib
+//   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels);
+//   CohortDistributed -> CMPI, CAtomics; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
 // resolved with pkg-config (ompi-c, openblas, zlib). CAllocationCounter interposes malloc, so only
 // the binary that counts allocations (`cohort bench train`) links it.
@@ -28,11 +29,13 @@ let package = Package(
         // A plain C timing loop around cblas_sgemm: the reference `cohort bench blas` must match.
         .target(name: "CBLASReference", dependencies: ["CBLAS"], path: "Sources/CBLASReference",
                 cSettings: [.unsafeFlags(["-O2"])]),
+        // 8-bit inference kernels (AVX-512 VNNI chosen at run time, a portable loop elsewhere).
+        .target(name: "CInt8", path: "Sources/CInt8", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Cohort", dependencies: ["CBLAS"], path: "Sources/Cohort"),
         .target(name: "CohortData", dependencies: ["Cohort", "CZlib"], path: "Sources/CohortData"),
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
-        .target(name: "CohortNN", dependencies: ["Cohort", "CohortFormats"], path: "Sources/CohortNN"),
+        .target(name: "CohortNN", dependencies: ["Cohort", "CohortFormats", "CInt8"], path: "Sources/CohortNN"),
         .target(name: "CAtomics", path: "Sources/CAtomics"),
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .target(name: "CohortDistributed", dependencies: ["Cohort", "CMPI", "CAtomics"], path: "Sources/CohortDistributed"),
@@ -54,7 +57,7 @@ let package = Package(
         .testTarget(name: "CohortDataTests", dependencies: ["Cohort", "CohortData", "CZlib"], path: "Tests/CohortDataTests"),
         .testTarget(name: "CohortOptimTests", dependencies: ["Cohort", "CohortOptim"], path: "Tests/CohortOptimTests"),
         .testTarget(name: "CohortFormatsTests", dependencies: ["Cohort", "CohortFormats"], path: "Tests/CohortFormatsTests"),
-        .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN"], path: "Tests/CohortNNTests"),
+        .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN", "CInt8"], path: "Tests/CohortNNTests"),
         .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain"],
                     path: "Tests/CohortTrainTests"),
         .testTarget(name: "CohortDistillTests", dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortTrain", "CohortDistill"],

@@ -153,9 +153,11 @@ struct CSVParser {
         var rows = 0
         var fields: [Field] = []
         var firstLine = 0
-        while let (lineStart, lineEnd) = nextLine(&position) {
-            splitFields(lineStart, lineEnd, into: &fields)
+        while true {
+            let lineStart: Int
             if columns < 0 {
+                guard let (start, end) = nextLine(&position) else { break }
+                splitFields(start, end, into: &fields)
                 columns = fields.count
                 firstLine = lineNumber
                 let header = hasHeader ? fields.map { unquoted(string($0)) } : nil
@@ -166,9 +168,10 @@ struct CSVParser {
                     names = header.indices.filter { keep[$0] }.map { header[$0] }
                     continue
                 }
-            } else if fields.count != columns {
-                let column = fields.count > columns ? fields[columns].start - lineStart + 1 : lineEnd - lineStart + 1
-                throw CohortError.invalid("\(path):\(lineNumber):\(column): \(fields.count) fields, but line \(firstLine) has \(columns)")
+                lineStart = start
+            } else {
+                guard let start = try nextRow(&position, columns: columns, firstLine: firstLine, into: &fields) else { break }
+                lineStart = start
             }
             for (c, field) in fields.enumerated() {
                 if c == targetIndex {
@@ -182,6 +185,18 @@ struct CSVParser {
         guard columns >= 0 else { throw CohortError.invalid("\(path): no data (the file is empty)") }
         guard rows > 0 else { throw CohortError.invalid("\(path): no data rows after the header") }
         return (names, features, keep.filter { $0 }.count)
+    }
+
+    /// The fields of the next non-blank line, which must have `columns` of them (the count of line
+    /// `firstLine`); returns where the line starts, or nil at the end.
+    mutating func nextRow(_ position: inout Int, columns: Int, firstLine: Int, into fields: inout [Field]) throws -> Int? {
+        guard let (lineStart, lineEnd) = nextLine(&position) else { return nil }
+        splitFields(lineStart, lineEnd, into: &fields)
+        if fields.count != columns {
+            let column = fields.count > columns ? fields[columns].start - lineStart + 1 : lineEnd - lineStart + 1
+            throw CohortError.invalid("\(path):\(lineNumber):\(column): \(fields.count) fields, but line \(firstLine) has \(columns)")
+        }
+        return lineStart
     }
 
     /// The next non-blank line as [start, end) without its line break; nil at the end.

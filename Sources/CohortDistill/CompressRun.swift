@@ -41,25 +41,24 @@ public final class CompressRun {
         let stages = CompressionStages(communicator: comm, folder: folder, yaml: yaml, runName: folder.lastPathComponent, data: saved.data,
                                        showProgress: showProgress)
         try stages.prepareFolder()
-        let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
-        let original = try evaluator.evaluate(model, communicator: comm)
-        let speed = try stages.speed(of: model, data)
+        let original = try stages.evaluate(model, data)
         let written = try stages.export(model, yaml, stages.models.appendingPathComponent("original.safetensors"))
-        var rows = [stages.row(config.name, .original, original, model, written, speed)]
+        var rows = [try stages.row(config.name, .original, original, model, written, data)]
         stages.say(String(format: "%@: test accuracy %.4f, %d errors", path, original.accuracy, original.errors))
         if quantize {
             let w = try stages.export(model, yaml, stages.models.appendingPathComponent("int8.safetensors"), quantize: true)
-            rows.append(stages.row("\(config.name), int8", .int8, try stages.evaluateQuantized(model, data), model, w, speed))
+            let int8 = try stages.quantized(model, yaml)
+            rows.append(try stages.row("\(config.name), int8", .int8, try stages.evaluate(int8, data), int8, w, data))
         }
         if let prune {
             let (pruned, w) = try stages.pruneAndFineTune(model, prune: prune, setup: nil, data: data, fileName: "pruned.safetensors")
             let label = String(format: "%@, %.0f%% sparse", config.name, pruned.sparsity * 100)
-            rows.append(stages.row(label, .pruned, pruned.evaluation, pruned.model, w, speed))
+            rows.append(try stages.row(label, .pruned, pruned.evaluation, pruned.model, w, data))
             if quantize {
                 let qw = try stages.export(pruned.model, pruned.yaml, stages.models.appendingPathComponent("pruned-int8.safetensors"),
                                            quantize: true, pruner: pruned.pruner)
-                rows.append(stages.row(label + ", int8", .prunedInt8, try stages.evaluateQuantized(pruned.model, data),
-                                       pruned.model, qw, speed))
+                let int8 = try stages.quantized(pruned.model, pruned.yaml)
+                rows.append(try stages.row(label + ", int8", .prunedInt8, try stages.evaluate(int8, data), int8, qw, data))
             }
         }
         var summary = "Compressed \(path)"

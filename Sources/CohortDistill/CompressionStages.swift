@@ -81,8 +81,7 @@ final class CompressionStages {
             if prune.finetuneSteps > 0 {
                 e = try trainer.run()
             } else {
-                let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
-                e = try evaluator.evaluate(trainer.model, communicator: comm)
+                e = try evaluate(trainer.model, data)
             }
             masks = pruner.masks
             current = trainer.model
@@ -92,18 +91,24 @@ final class CompressionStages {
         return (last!, file)
     }
 
-    /// Test evaluation of `model` with its Linear/Conv weights replaced by their int8 round trip
-    /// (what `cohort eval` computes from the int8 file; every rank does it, no shared file needed).
-    func evaluateQuantized(_ model: Model, _ data: DataSplits) throws -> Evaluation {
-        let saved = model.parameters.values.copy()
-        defer { try? model.parameters.values.assign(saved) }
-        for e in model.parameters.entries where e.decays && e.shape.count >= 2 {
-            let w = model.parameters.values.pointer + e.offset
+    /// `model` as its int8 file computes it: a copy whose Linear weights are int8 (integer products
+    /// on quantised activations) and whose other weights are their int8 round trip, as
+    /// `cohort eval` and `cohort predict` load the file. Every rank makes its own; no file is read.
+    func quantized(_ model: Model, _ yaml: String) throws -> Model {
+        let config = try ConfigLoader.decode(RunConfig.self, yaml: yaml, source: "\(runName) (int8 copy)")
+        let copy = try Model(spec: config.model, inputShape: model.inputShape)
+        copy.assign(from: model)
+        for e in copy.parameters.entries where e.decays && e.shape.count >= 2 {
+            let w = copy.parameters.values.pointer + e.offset
             let (q, scales) = Int8Quantization.quantize(w, rows: e.shape[0], columns: e.count / e.shape[0])
             Int8Quantization.dequantize(q, scales: scales, rows: e.shape[0], columns: e.count / e.shape[0], into: w)
         }
-        let evaluator = try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization)
-        return try evaluator.evaluate(model, communicator: comm)
+        copy.quantizeLinearLayers()
+        return copy
+    }
+
+    func evaluate(_ model: Model, _ data: DataSplits) throws -> Evaluation {
+        try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization).evaluate(model, communicator: comm)
     }
 
     func export(_ model: Model, _ yaml: String, _ url: URL, quantize: Bool = false,
@@ -113,13 +118,11 @@ final class CompressionStages {
         return written
     }
 
-    func speed(of model: Model, _ data: DataSplits) throws -> Double {
-        try InferenceSpeed.measure(dataset: data.test, normalization: data.normalization) { _ = try model.predict($0) }
-    }
-
+    /// A report row for `model`, with its inference speed measured now, for this row.
     func row(_ name: String, _ role: DistillReport.Role, _ e: Evaluation, _ model: Model, _ written: ModelExport.Written,
-             _ speed: Double) -> DistillReport.Row {
-        .init(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: model.parameters.parameterCount,
-              nonzero: model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed, file: nil)
+             _ data: DataSplits) throws -> DistillReport.Row {
+        let speed = try InferenceSpeed.measure(dataset: data.test, normalization: data.normalization) { _ = try model.predict($0) }
+        return .init(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: model.parameters.parameterCount,
+                     nonzero: model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed, file: nil)
     }
 }

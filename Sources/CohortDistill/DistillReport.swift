@@ -1,4 +1,5 @@
 import CohortFormats
+import CohortNN
 import Foundation
 
 /// What distillation and compression kept and lost: one row per model, and the share of the
@@ -141,8 +142,10 @@ public struct DistillReport: Encodable {
         if gapClosed == nil && row(.distilled) != nil {
             md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
         }
-        md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Quantised models are "
-        md += "dequantised when loaded and computed in float32; pruned ones are stored dense with their masks, so their speed is the dense model's.\n"
+        md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Inference samples/s: "
+        md += "each row's model measured on its own, 256-image batches of the test set, this process's threads. Int8 models compute their "
+        md += "Linear layers with 8-bit integer products on activations quantised per batch (\(Int8Weights.usesVNNI ? "AVX-512 VNNI" : "portable loop") "
+        md += "here; convolutions stay float32); pruned ones are stored and computed dense.\n"
         return md
     }
 

@@ -99,9 +99,8 @@ public final class DistillationRun {
         let (student, studentYAML) = try studentRun("student", [], stages, data: data, distillation: setup)
         stages.say("distilling into the student: \(student.totalSteps) steps")
         let distilled = try student.run()
-        let studentSpeed = try stages.speed(of: student.model, data)
         let studentFile = try stages.export(student.model, studentYAML, models.appendingPathComponent("student.safetensors"))
-        rows.append(stages.row("distilled student", .distilled, distilled, student.model, studentFile, studentSpeed))
+        rows.append(try stages.row("distilled student", .distilled, distilled, student.model, studentFile, data))
 
         // Same steps, epochs, schedule and (for augmented sets) the very same images, with labels.
         let scratchTrain = baseline ? try Self.scratchSet(transfer, train: data.train) : nil
@@ -112,7 +111,7 @@ public final class DistillationRun {
             let e = try scratch.run()
             scratchErrors = e.errors
             let file = try stages.export(scratch.model, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
-            rows.insert(stages.row("student from scratch", .scratch, e, scratch.model, file, try stages.speed(of: scratch.model, data)),
+            rows.insert(try stages.row("student from scratch", .scratch, e, scratch.model, file, data),
                         at: rows.firstIndex { $0.role == .distilled }!)
         }
 
@@ -134,20 +133,20 @@ public final class DistillationRun {
         if distill.quantize {
             let file = models.appendingPathComponent("student-int8.safetensors")
             let written = try stages.export(student.model, studentYAML, file, quantize: true)
-            let e = try stages.evaluateQuantized(student.model, data)
-            rows.append(stages.row("distilled student, int8", .int8, e, student.model, written, studentSpeed))
+            let int8 = try stages.quantized(student.model, studentYAML)
+            rows.append(try stages.row("distilled student, int8", .int8, try stages.evaluate(int8, data), int8, written, data))
         }
 
         if let prune = distill.prune {
             let (pruned, file) = try stages.pruneAndFineTune(student.model, prune: prune, setup: setup, data: data, fileName: "student-pruned.safetensors")
-            rows.append(stages.row(String(format: "distilled student, %.0f%% sparse", pruned.sparsity * 100), .pruned, pruned.evaluation,
-                            pruned.model, file, studentSpeed))
+            rows.append(try stages.row(String(format: "distilled student, %.0f%% sparse", pruned.sparsity * 100), .pruned, pruned.evaluation,
+                                       pruned.model, file, data))
             if distill.quantize {
                 let qfile = models.appendingPathComponent("student-pruned-int8.safetensors")
                 let written = try stages.export(pruned.model, pruned.yaml, qfile, quantize: true, pruner: pruned.pruner)
-                let e = try stages.evaluateQuantized(pruned.model, data)
-                rows.append(stages.row(String(format: "distilled student, %.0f%% sparse, int8", pruned.sparsity * 100), .prunedInt8, e,
-                                pruned.model, written, studentSpeed))
+                let int8 = try stages.quantized(pruned.model, pruned.yaml)
+                rows.append(try stages.row(String(format: "distilled student, %.0f%% sparse, int8", pruned.sparsity * 100), .prunedInt8,
+                                           try stages.evaluate(int8, data), int8, written, data))
             }
         }
 

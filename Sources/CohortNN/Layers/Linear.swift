@@ -5,6 +5,8 @@ public final class Linear: Layer {
     public let inFeatures: Int, outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter?
+    /// The weight in int8 (a quantised model file): inference computes with it (Int8Linear.swift).
+    public var int8: Int8Weights?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, initializer: Initializer = .heUniform) {
         self.inFeatures = inFeatures
@@ -30,6 +32,7 @@ public final class Linear: Layer {
         // Checked without building the output shape: an array per call would be a heap allocation per step.
         if x.shape.count != 2 || x.shape[1] != inFeatures { _ = try outputShape(for: x.shape) }
         let tape = ctx.tape
+        if let int8, !tape.isRecording { return int8Forward(x, int8, tape) }
         let w = weight.variable, b = bias?.variable
         let rg = tape.isRecording && (x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false))
         let batch = x.shape[0]

@@ -10,6 +10,9 @@ public struct DataSplits {
     public let normalization: Normalization
     public let augmentation: Augmentation
     public let task: Task
+    /// A CSV file's feature columns (in the order the model reads them) and target column.
+    public let featureNames: [String]?
+    public let targetName: String?
     public var classNames: [String]? { train.classNames }
 
     /// What a model trained on these splits takes and gives, saved with it.
@@ -17,7 +20,7 @@ public struct DataSplits {
         var bytes = false
         if case .uint8 = train.storage.features { bytes = true }
         return DataDescription(task: task, sampleShape: train.sampleShape, outputCount: train.outputCount, classNames: train.classNames,
-                               normalization: normalization, byteFeatures: bytes)
+                               normalization: normalization, byteFeatures: bytes, featureNames: featureNames, targetName: targetName)
     }
 
     /// Reads the config's files (or named data set) on this rank. `saved`, the description a
@@ -25,7 +28,7 @@ public struct DataSplits {
     /// them from the training split again.
     public static func load(_ config: DataConfig, task: Task, seed: UInt64, saved: DataDescription? = nil) throws -> DataSplits {
         let savedClasses = saved?.classNames.map(ClassEncoding.init(names:))
-        let (full, test) = try read(config, task: task, classes: savedClasses, seed: seed)
+        let (full, test, columns) = try read(config, task: task, classes: savedClasses, seed: seed)
         if config.isNamedDataset && task == .regression {
             throw CohortError.invalid("task: regression needs real-valued targets; \(config.dataset) has classes")
         }
@@ -57,20 +60,26 @@ public struct DataSplits {
         augmentation.horizontalFlipProbability = config.augment.flip
         augmentation.noiseStd = config.augment.noise
         return DataSplits(train: train, validation: validation, test: test, normalization: normalization, augmentation: augmentation,
-                          task: task)
+                          task: task, featureNames: columns?.features, targetName: columns?.target)
     }
 
     /// The training set (before the validation split) and the test set, as the config lays them out.
-    private static func read(_ config: DataConfig, task: Task, classes: ClassEncoding?, seed: UInt64) throws -> (Dataset, Dataset) {
+    private static func read(_ config: DataConfig, task: Task, classes: ClassEncoding?,
+                             seed: UInt64) throws -> (Dataset, Dataset, (features: [String], target: String)?) {
         if config.isNamedDataset {
-            return try FashionMNIST.load(directory: config.directory,
-                                         classNames: config.dataset == "mnist" ? (0..<10).map(String.init) : FashionMNIST.classNames)
+            let (train, test) = try FashionMNIST.load(directory: config.directory,
+                                                      classNames: config.dataset == "mnist" ? (0..<10).map(String.init) : FashionMNIST.classNames)
+            return (train, test, nil)
         }
+        var columns: (features: [String], target: String)?
         func part(_ files: DataFiles, classes: ClassEncoding?, classCount: Int? = nil) throws -> (Dataset, ClassEncoding?) {
             switch files {
             case let .file(path):
-                return try Dataset.table(try CSVReader.readColumns(path: path, target: config.label, features: config.features),
-                                         task: task, classes: classes)
+                // The test file is read by the training file's column names, whatever its column order.
+                let table = try CSVReader.readColumns(path: path, target: config.label ?? columns?.target,
+                                                      features: config.features ?? columns?.features)
+                if columns == nil { columns = (table.featureNames, table.targetName) }
+                return try Dataset.table(table, task: task, classes: classes)
             case let .arrays(x, y):
                 return try Dataset.arrays(x: x, y: y, task: task, classes: classes)
             case let .images(images, labels):
@@ -81,12 +90,12 @@ public struct DataSplits {
         }
         let (train, encoding) = try part(config.train!, classes: classes)
         if let testFiles = config.test {
-            return (train, try part(testFiles, classes: encoding, classCount: train.classCount).0)
+            return (train, try part(testFiles, classes: encoding, classCount: train.classCount).0, columns)
         }
         // One file for both: test_fraction of it, drawn from the seed, is the test set.
         let (rest, test) = try train.split(heldOut: Int((config.testFraction! * Double(train.count)).rounded()), seed: seed,
                                            purpose: "test-split")
-        return (rest, test)
+        return (rest, test, columns)
     }
 }
 
@@ -102,6 +111,9 @@ public struct DataDescription: Codable, Sendable, Equatable {
     public var normalization: Normalization
     /// Whether inputs are bytes (pixels, divided by 255 before the normalisation).
     public var byteFeatures: Bool
+    /// A CSV file's feature columns, in the order the model reads them, and its target column.
+    public var featureNames: [String]?
+    public var targetName: String?
 }
 
 extension DataDescription {

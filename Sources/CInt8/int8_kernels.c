@@ -1,0 +1,211 @@
+// See include/int8_kernels.h. The packed weight layout: for every block of 16 outputs and every
+// 4 consecutive inputs, 64 bytes: the 4 inputs' weights of output 0, of output 1, ... of output 15,
+// which is what VPDPBUSD multiplies against 4 broadcast uint8 activations.
+#include "int8_kernels.h"
+#include <math.h>
+#include <string.h>
+#include <immintrin.h>
+#include <cpuid.h>
+
+__attribute__((target("xsave")))
+int cohort_int8_has_vnni(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(1, 0, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;  // OSXSAVE
+    unsigned long long xcr0 = _xgetbv(0);
+    if ((xcr0 & 0xe6) != 0xe6) return 0;  // the OS saves XMM, YMM, opmask and ZMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, vnni = (c >> 11) & 1;
+    return avx512f && avx512bw && vnni;
+}
+
+// The range, scale and zero point of the whole batch (shared by both paths).
+static void quantization_range(float lo, float hi, float *scale_out, uint8_t *zero_out) {
+    lo = lo < 0 ? lo : 0;
+    hi = hi > 0 ? hi : 0;
+    float scale = (hi - lo) / 255.0f;
+    float zero = scale > 0 ? nearbyintf(-lo / scale) : 0;
+    *scale_out = scale;
+    *zero_out = (uint8_t)(zero < 0 ? 0 : (zero > 255 ? 255 : zero));
+}
+
+static void quantize_portable(const float *x, long n, long rows, long ldq, uint8_t *q, float *scale_out, uint8_t *zero_out) {
+    float lo = 0, hi = 0;
+    for (long i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    quantization_range(lo, hi, scale_out, zero_out);
+    float scale = *scale_out, zero = *zero_out;
+    long per = n / rows;
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + r * per;
+        uint8_t *dst = q + r * ldq;
+        for (long i = 0; i < per; i++) {
+            float v = scale > 0 ? nearbyintf(src[i] / scale) + zero : zero;
+            dst[i] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+        }
+        for (long i = per; i < ldq; i++) dst[i] = 0;
+    }
+}
+
+// The same rule, 16 values at a time: the division (not a multiplication by 1 / scale) and the
+// rounding to nearest even are ONNX's, so the results are identical to the portable loop.
+__attribute__((target("avx512f,avx512bw")))
+static void quantize_avx512(const float *x, long n, long rows, long ldq, uint8_t *q, float *scale_out, uint8_t *zero_out) {
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+    }
+    float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
+    for (; i < n; i++) { l = x[i] < l ? x[i] : l; h = x[i] > h ? x[i] : h; }
+    quantization_range(l, h, scale_out, zero_out);
+    float scale = *scale_out;
+    long per = n / rows;
+    if (!(scale > 0)) {
+        for (long r = 0; r < rows; r++) { memset(q + r * ldq, *zero_out, (size_t)per); memset(q + r * ldq + per, 0, (size_t)(ldq - per)); }
+        return;
+    }
+    __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps((float)*zero_out), top = _mm512_set1_ps(255), bottom = _mm512_setzero_ps();
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + r * per;
+        uint8_t *dst = q + r * ldq;
+        long j = 0;
+        for (; j + 16 <= per; j += 16) {
+            __m512 v = _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(src + j), s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, z), bottom), top);
+            _mm_storeu_si128((__m128i *)(dst + j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+        }
+        for (; j < per; j++) {
+            float v = nearbyintf(src[j] / scale) + (float)*zero_out;
+            dst[j] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+        }
+        for (; j < ldq; j++) dst[j] = 0;
+    }
+}
+
+void cohort_int8_quantize_u8(const float *x, long n, long rows, long ldq, uint8_t *q, float *scale_out, uint8_t *zero_out) {
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = cohort_int8_has_vnni();
+    if (avx512) quantize_avx512(x, n, rows, ldq, q, scale_out, zero_out);
+    else quantize_portable(x, n, rows, ldq, q, scale_out, zero_out);
+}
+
+static int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+long cohort_int8_packed_size(int n, int k) { return (long)round_up(n, 16) * round_up(k, 4); }
+
+void cohort_int8_pack(const int8_t *w, int n, int k, int8_t *packed, int32_t *column_sums) {
+    int n16 = round_up(n, 16), k4 = round_up(k, 4);
+    memset(packed, 0, (size_t)n16 * k4);
+    for (int j = 0; j < n; j++) {
+        int32_t sum = 0;
+        for (int i = 0; i < k; i++) {
+            int8_t v = w[(long)j * k + i];
+            sum += v;
+            // block j/16, input group i/4, lane j%16, byte i%4
+            packed[((long)(j / 16) * (k4 / 4) + i / 4) * 64 + (j % 16) * 4 + i % 4] = v;
+        }
+        column_sums[j] = sum;
+    }
+}
+
+static void gemm_portable(const uint8_t *a, int m, int k, long lda, const int8_t *packed, int n, int32_t *c, long ldc) {
+    int k4 = round_up(k, 4);
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            const int8_t *col = packed + (long)(j / 16) * (k4 / 4) * 64 + (j % 16) * 4;
+            int32_t acc = 0;
+            for (int g = 0; g < k4 / 4; g++)
+                for (int b = 0; b < 4; b++) acc += (int32_t)a[(long)i * lda + g * 4 + b] * col[(long)g * 64 + b];
+            c[(long)i * ldc + j] = acc;
+        }
+    }
+}
+
+// MR rows x NB blocks of 16 outputs, all accumulators in registers (constant sizes, so the
+// compiler unrolls the loops): per group of 4 inputs, NB weight loads, MR broadcasts, MR x NB
+// VPDPBUSD. `left` is how many outputs of the last block are real.
+#define VNNI_KERNEL(MR, NB)                                                                                           \
+    __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void                        \
+    kernel_##MR##x##NB(const uint8_t *a, long lda, const int8_t *w, int groups, int32_t *c, long ldc, int left) {    \
+        __m512i acc[MR][NB];                                                                                          \
+        for (int r = 0; r < MR; r++) for (int b = 0; b < NB; b++) acc[r][b] = _mm512_setzero_si512();               \
+        for (int g = 0; g < groups; g++) {                                                                            \
+            __m512i wv[NB];                                                                                           \
+            for (int b = 0; b < NB; b++) wv[b] = _mm512_loadu_si512((const void *)(w + ((long)b * groups + g) * 64)); \
+            for (int r = 0; r < MR; r++) {                                                                            \
+                __m512i av = _mm512_set1_epi32(*(const int32_t *)(a + r * lda + g * 4));                              \
+                for (int b = 0; b < NB; b++) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], av, wv[b]);                   \
+            }                                                                                                         \
+        }                                                                                                             \
+        __mmask16 last = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);                              \
+        for (int r = 0; r < MR; r++)                                                                                  \
+            for (int b = 0; b < NB; b++)                                                                              \
+                _mm512_mask_storeu_epi32(c + r * ldc + b * 16, b == NB - 1 ? last : (__mmask16)0xffff, acc[r][b]);    \
+    }
+VNNI_KERNEL(4, 4) VNNI_KERNEL(4, 3) VNNI_KERNEL(4, 2) VNNI_KERNEL(4, 1)
+VNNI_KERNEL(1, 4) VNNI_KERNEL(1, 3) VNNI_KERNEL(1, 2) VNNI_KERNEL(1, 1)
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void gemm_vnni(const uint8_t *a, int m, int k, long lda, const int8_t *packed, int n, int32_t *c, long ldc) {
+    int groups = round_up(k, 4) / 4, blocks = round_up(n, 16) / 16;
+    for (int jb = 0; jb < blocks; jb += 4) {
+        int nb = blocks - jb < 4 ? blocks - jb : 4;
+        int left = n - (jb + nb - 1) * 16;  // real outputs of this panel's last block
+        const int8_t *w = packed + (long)jb * groups * 64;
+        int32_t *cp = c + jb * 16;
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            const uint8_t *ap = a + (long)i * lda;
+            int32_t *cr = cp + (long)i * ldc;
+            switch (nb) {
+            case 4: kernel_4x4(ap, lda, w, groups, cr, ldc, left); break;
+            case 3: kernel_4x3(ap, lda, w, groups, cr, ldc, left); break;
+            case 2: kernel_4x2(ap, lda, w, groups, cr, ldc, left); break;
+            default: kernel_4x1(ap, lda, w, groups, cr, ldc, left); break;
+            }
+        }
+        for (; i < m; i++) {
+            const uint8_t *ap = a + (long)i * lda;
+            int32_t *cr = cp + (long)i * ldc;
+            switch (nb) {
+            case 4: kernel_1x4(ap, lda, w, groups, cr, ldc, left); break;
+            case 3: kernel_1x3(ap, lda, w, groups, cr, ldc, left); break;
+            case 2: kernel_1x2(ap, lda, w, groups, cr, ldc, left); break;
+            default: kernel_1x1(ap, lda, w, groups, cr, ldc, left); break;
+            }
+        }
+    }
+}
+
+void cohort_int8_gemm(const uint8_t *a, int m, int k, long lda, const int8_t *packed, int n, int32_t *c, long ldc, int use_vnni) {
+    if (use_vnni) gemm_vnni(a, m, k, lda, packed, n, c, ldc);
+    else gemm_portable(a, m, k, lda, packed, n, c, ldc);
+}
+
+void cohort_int8_dequantize(const int32_t *c, int m, int n, const int32_t *column_sums, uint8_t zero_point, float input_scale,
+                            const float *weight_scales, const float *bias, float *y) {
+    // Per output: the zero-point correction and the combined scale (input scale x weight scale,
+    // rounded to float first, as the graph's Mul of the two scales does).
+    int32_t correction[n];
+    float scale[n];
+    for (int j = 0; j < n; j++) {
+        correction[j] = (int32_t)zero_point * column_sums[j];
+        scale[j] = input_scale * weight_scales[j];
+    }
+    for (int i = 0; i < m; i++) {
+        const int32_t *row = c + (long)i * n;
+        float *out = y + (long)i * n;
+        if (bias) {
+            for (int j = 0; j < n; j++) {
+                float v = (float)(row[j] - correction[j]) * scale[j];
+                out[j] = v + bias[j];
+            }
+        } else {
+            for (int j = 0; j < n; j++) out[j] = (float)(row[j] - correction[j]) * scale[j];
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Cohort
+import CohortData
+import CohortFormats
+import CohortNN
+import Foundation
+
+/// `cohort export CHECKPOINT --onnx FILE`: the network of a checkpoint or model file as an ONNX
+/// graph (opset 17) that takes raw inputs (the saved normalisation is the graph's first two nodes)
+/// and gives logits, or regression values. Int8 files export their Linear layers as onnxruntime's
+/// dynamic quantisation does (DynamicQuantizeLinear, MatMulInteger with the stored int8 weights,
+/// the scales applied after), which is also how Cohort computes them; int8 convolution weights are
+/// dequantised by a DequantizeLinear node.
+public enum ONNXExport {
+    public static let opset = 17
+
+    public static func model(_ saved: SavedRun) throws -> ONNXModel {
+        let model = try saved.model()
+        let d = saved.data
+        var graph = ONNXModel(name: saved.config.name, opset: opset)
+        graph.inputs = [ONNXModel.Value(name: "input", type: .float, shape: [nil] + d.sampleShape)]
+        // Raw values to the network's inputs: x * scale + bias per value (bytes divided by 255 too).
+        let (scale, bias) = try d.normalization.affine(sampleShape: d.sampleShape, bytes: d.byteFeatures)
+        var x = graph.add("Mul", ["input", graph.constant("normalization.scale", scale, dims: d.sampleShape)], hint: "scaled")
+        x = graph.add("Add", [x, graph.constant("normalization.bias", bias, dims: d.sampleShape)], hint: "normalized")
+        let paths = Dictionary(uniqueKeysWithValues: model.parameters.entries.enumerated().map {
+            (ObjectIdentifier(model.parameters.parameters[$0.offset]), $0.element.path)
+        } + model.buffers.entries.enumerated().map { (ObjectIdentifier(model.buffers.parameters[$0.offset]), $0.element.path) })
+        var writer = LayerWriter(graph: graph, file: saved.file, paths: paths)
+        for (i, layer) in model.network.layers.enumerated() {
+            x = try writer.write(layer, x, at: "model.layers[\(i)]")
+        }
+        graph = writer.graph
+        let output = d.task == .regression ? "prediction" : "logits"
+        graph.add("Identity", [x], named: [output])
+        graph.outputs = [ONNXModel.Value(name: output, type: .float, shape: [nil, d.outputCount])]
+        return graph
+    }
+
+    public static func write(_ saved: SavedRun, to path: String) throws {
+        let bytes = try model(saved).encoded()
+        do { try AtomicFile.write(Data(bytes), to: URL(fileURLWithPath: path)) } catch {
+            throw CohortError.invalid("\(path): cannot write the ONNX model: \(error)")
+        }
+    }
+}
+
+/// Appends the nodes of one layer after another, naming constants by the parameters' paths.
+struct LayerWriter {
+    var graph: ONNXModel
+    let file: SafetensorsFile
+    let paths: [ObjectIdentifier: String]
+
+    func path(_ p: Parameter) -> String { paths[ObjectIdentifier(p)]! }
+
+    /// The parameter as a float constant (its values in the model, dequantised if stored as int8).
+    mutating func constant(_ p: Parameter) -> String {
+        graph.constant(path(p), p.value.scalars, dims: p.shape)
+    }
+
+    /// The int8 values and per-output-channel scales of a weight the file stores as I8, else nil.
+    func int8(_ p: Parameter) throws -> (values: [Int8], scales: [Float])? {
+        let name = path(p)
+        guard let stored = file.tensors[name], stored.dtype == .i8, let scale = file.tensors[name + ".scale"] else { return nil }
+        return (try stored.values(), try scale.values())
+    }
+
+    mutating func write(_ layer: Layer, _ x: String, at place: String) throws -> String {
+        switch layer {
+        case let l as Linear: return try linear(l, x)
+        case let c as Conv2d: return try conv(c, x)
+        case let p as Pool2d:
+            return graph.add(p.kind == .max ? "MaxPool" : "AveragePool", [x],
+                             attributes: [.ints("kernel_shape", [Int64(p.window.0), Int64(p.window.1)]),
+                                          .ints("strides", [Int64(p.stride.0), Int64(p.stride.1)])])
+        case let b as BatchNorm:
+            return graph.add("BatchNormalization", [x, constant(b.scale), constant(b.shift), constant(b.runningMean), constant(b.runningVar)],
+                             attributes: [.float("epsilon", b.epsilon)])
+        case let a as Activation:
+            switch a.kind {
+            case .relu: return graph.add("Relu", [x])
+            case let .leakyRelu(slope): return graph.add("LeakyRelu", [x], attributes: [.float("alpha", slope)])
+            case .sigmoid: return graph.add("Sigmoid", [x])
+            case .tanh: return graph.add("Tanh", [x])
+            case .softplus: return graph.add("Softplus", [x])
+            }
+        case is SoftmaxLayer: return graph.add("Softmax", [x], attributes: [.int("axis", -1)])
+        case is Flatten: return graph.add("Flatten", [x], attributes: [.int("axis", 1)])
+        case is Dropout: return x  // evaluation mode: the identity
+        case let m as Maxout:
+            // Linear to out x pieces, grouped as [batch, out, pieces], the maximum of each group.
+            let z = try linear(m.linear, x)
+            let shape = graph.constant(path(m.linear.weight) + ".groups", int64: [0, Int64(m.outFeatures), Int64(m.pieces)], dims: [3])
+            let grouped = graph.add("Reshape", [z, shape])
+            return graph.add("ReduceMax", [grouped], attributes: [.ints("axes", [2]), .int("keepdims", 0)])
+        case let s as Sequential:
+            var h = x
+            for (i, child) in s.layers.enumerated() { h = try write(child, h, at: "\(place).layers[\(i)]") }
+            return h
+        default:
+            throw CohortError.invalid("\(place) (\(layer.summary)): ONNX export does not know this layer")
+        }
+    }
+
+    mutating func linear(_ l: Linear, _ x: String) throws -> String {
+        let bias = l.bias.map { constant($0) }
+        guard let (q, scales) = try int8(l.weight) else {
+            return graph.add("Gemm", [x, constant(l.weight)] + (bias.map { [$0] } ?? []), attributes: [.int("transB", 1)])
+        }
+        // Dynamic quantisation, as Cohort's int8 inference computes it: inputs to uint8 per batch
+        // (scale and zero point from the batch's range), an integer product with the int8 weights
+        // [in, out], then the two scales and the bias.
+        let (out, inputs) = (l.outFeatures, l.inFeatures)
+        var transposed = [Int8](repeating: 0, count: q.count)
+        for o in 0..<out { for i in 0..<inputs { transposed[i * out + o] = q[o * inputs + i] } }
+        let name = path(l.weight)
+        let w = graph.constant(name + ".int8", int8: transposed, dims: [inputs, out])
+        let q8 = graph.add("DynamicQuantizeLinear", [x], outputs: 3, hint: "quantized")
+        let (quantized, xScale, xZero) = (q8[0], q8[1], q8[2])
+        let product = graph.add("MatMulInteger", [quantized, w, xZero], hint: "product")
+        let asFloat = graph.add("Cast", [product], attributes: [.int("to", ONNXModel.ElementType.float.rawValue)])
+        let scale = graph.add("Mul", [xScale, graph.constant(name + ".scale", scales, dims: [out])], hint: "scale")
+        let y = graph.add("Mul", [asFloat, scale], hint: "dequantized")
+        return bias.map { graph.add("Add", [y, $0]) } ?? y
+    }
+
+    mutating func conv(_ c: Conv2d, _ x: String) throws -> String {
+        let weight: String
+        if let (q, scales) = try int8(c.weight) {
+            let name = path(c.weight)
+            weight = graph.add("DequantizeLinear", [graph.constant(name + ".int8", int8: q, dims: c.weight.shape),
+                                                    graph.constant(name + ".scale", scales, dims: [c.outChannels]),
+                                                    graph.constant(name + ".zero", int8: [Int8](repeating: 0, count: c.outChannels), dims: [c.outChannels])],
+                               attributes: [.int("axis", 0)], hint: "weight")
+        } else {
+            weight = constant(c.weight)
+        }
+        let (ph, pw) = c.padding
+        return graph.add("Conv", [x, weight] + (c.bias.map { [constant($0)] } ?? []),
+                         attributes: [.ints("kernel_shape", [Int64(c.kernel.0), Int64(c.kernel.1)]),
+                                      .ints("strides", [Int64(c.stride.0), Int64(c.stride.1)]),
+                                      .ints("pads", [Int64(ph), Int64(pw), Int64(ph), Int64(pw)])])
+    }
+}

@@ -1,0 +1,130 @@
+import XCTest
+import Cohort
+import CohortData
+import CohortFormats
+import CohortNN
+@testable import CohortTrain
+
+/// The model taken out: `cohort predict` on new inputs, `cohort export --onnx` run by onnxruntime,
+/// and int8 models computed with integer products, on the Fashion-MNIST test set.
+final class ExportTests: XCTestCase {
+    static let images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
+    /// onnxruntime runs both exported models on the raw test images (ONNX does the normalisation);
+    /// prints the float logits' largest difference from Cohort's and the share of int8 argmaxes
+    /// that agree with Cohort's int8 predictions.
+    static let script = #"""
+    import gzip, sys
+    import numpy as np, onnx, onnxruntime as ort
+
+    def run(path, x):
+        onnx.checker.check_model(onnx.load(path), full_check=True)
+        options = ort.SessionOptions(); options.intra_op_num_threads = 1
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return np.concatenate([session.run(None, {"input": x[i:i + 256]})[0] for i in range(0, len(x), 256)])
+
+    with gzip.open(sys.argv[1]) as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28).astype(np.float32)
+    ours = np.loadtxt(sys.argv[3], delimiter=",", skiprows=1, usecols=range(1, 11))
+    ours8 = np.loadtxt(sys.argv[5], delimiter=",", skiprows=1, usecols=range(1, 11))
+    theirs = run(sys.argv[2], x)
+    theirs8 = run(sys.argv[4], x)
+    print(float(np.abs(theirs - ours).max()), float((theirs8.argmax(1) == ours8.argmax(1)).mean()), len(x))
+    """#
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
+    }
+
+    /// A small MLP trained for 200 steps, and its int8 model from `cohort compress`.
+    func trained(_ dir: URL) throws -> (float: String, int8: String) {
+        let config = dir.appendingPathComponent("mlp.yaml")
+        try CLI.smallConfig(name: "mlp", extra: "output: {directory: \(dir.path)}\n").write(to: config, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["cohort", "train", config.path, "--set", "training.max_steps=200", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let checkpoint = dir.appendingPathComponent("mlp/checkpoints/latest.safetensors").path
+        let c = try CLI.run(["cohort", "compress", checkpoint, "--sparsity", "0", "--quiet", "--output", dir.appendingPathComponent("compressed").path])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        return (checkpoint, dir.appendingPathComponent("compressed/models/int8.safetensors").path)
+    }
+
+    func testPredictMatchesEvalAndOnnxruntimeRunsTheExportedModels() throws {
+        let dir = try CLI.temporaryDirectory()
+        let (float, int8) = try trained(dir)
+        // predict on the raw IDX images gives eval's classes (eval prepares the test split itself).
+        let eval = try CLI.run(["cohort", "eval", float, "--predictions", dir.appendingPathComponent("eval.txt").path])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let predicted = dir.appendingPathComponent("predicted.csv").path
+        let p = try CLI.run(["cohort", "predict", float, Self.images, "--output", predicted, "--batch", "300"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let rows = try String(contentsOfFile: predicted, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "class,T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot")
+        XCTAssertEqual(rows.count, 10_001)
+        let names = FashionMNIST.classNames
+        let fromEval = try String(contentsOf: dir.appendingPathComponent("eval.txt"), encoding: .utf8).split(separator: "\n").map { names[Int($0)!] }
+        let fromPredict = rows.dropFirst().map { String($0.split(separator: ",")[0]) }
+        XCTAssertEqual(fromPredict, fromEval)
+        let probabilities = rows[1].split(separator: ",").dropFirst().map { Double($0)! }
+        XCTAssertEqual(probabilities.reduce(0, +), 1, accuracy: 1e-4)
+
+        // The exported graphs in onnxruntime against Cohort's own logits and int8 predictions.
+        let probe = try CLI.run(["/usr/bin/env", "python3", "-c", "import numpy, onnx, onnxruntime"])
+        try XCTSkipUnless(probe.status == 0, "python3 with onnx and onnxruntime is not available (launch/test installs them)")
+        let logits = dir.appendingPathComponent("logits.csv").path, logits8 = dir.appendingPathComponent("logits8.csv").path
+        for (model, out) in [(float, logits), (int8, logits8)] {
+            let r = try CLI.run(["cohort", "predict", model, Self.images, "--logits", "--output", out])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let onnx = dir.appendingPathComponent("mlp.onnx").path, onnx8 = dir.appendingPathComponent("mlp-int8.onnx").path
+        for (model, out) in [(float, onnx), (int8, onnx8)] {
+            let r = try CLI.run(["cohort", "export", model, "--onnx", out])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let r = try CLI.run(["/usr/bin/env", "python3", "-c", Self.script, Self.images, onnx, logits, onnx8, logits8], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let figures = r.stdout.split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+        XCTAssertLessThan(figures[0], 1e-4, "float logits, onnxruntime against cohort predict")
+        XCTAssertGreaterThanOrEqual(figures[1], 0.999, "int8 argmax agreement")
+        XCTAssertEqual(figures[2], 10_000)
+    }
+
+    /// Bad inputs to predict and export are one line naming the file and what is wrong.
+    func testBadInputsAreOneLine() throws {
+        let dir = try CLI.temporaryDirectory()
+        let (float, _) = try trained(dir)
+        let wrongShape = dir.appendingPathComponent("wrong.npy").path
+        try NPYArray(shape: [3, 5], values: .float32([Float](repeating: 0, count: 15))).write(to: wrongShape)
+        let truncated = dir.appendingPathComponent("truncated.npy").path
+        var bytes = NPYArray(shape: [4, 1, 28, 28], values: .uint8([UInt8](repeating: 7, count: 4 * 784))).fileBytes
+        bytes.removeLast(100)
+        try Data(bytes).write(to: URL(fileURLWithPath: truncated))
+        let cases: [([String], String)] = [
+            (["predict", float, wrongShape], "\(wrongShape): samples of shape [5], but \(float) was trained on [1, 28, 28]"),
+            (["predict", float, truncated], "\(truncated): truncated"),
+            (["predict", float, dir.appendingPathComponent("absent.npy").path], "absent.npy: cannot open: no such file"),
+            (["predict", float, Self.images, "--output", "/nonexistent/p.csv"], "/nonexistent/p.csv: cannot write the predictions"),
+            (["export", float, "--onnx", "/nonexistent/m.onnx"], "/nonexistent/m.onnx: cannot write the ONNX model"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try CLI.run(["cohort"] + arguments)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(expected), "\(arguments): \(r.stderr)")
+        }
+    }
+
+    /// A layer ONNX export does not know (one written in Swift by a user) is named, with its place.
+    func testAnUnknownLayerIsNamed() throws {
+        final class Doubling: Layer {
+            var summary: String { "Doubling" }
+            func outputShape(for input: [Int]) throws -> [Int] { input }
+            func forward(_ x: Var, _ ctx: ForwardContext) throws -> Var { ctx.tape.affine(x, scale: 2) }
+        }
+        let model = try Model(network: Sequential([Flatten(), Doubling(), Linear(4, 2)]), inputShape: [4])
+        let empty = try Safetensors.decode(Data([2, 0, 0, 0, 0, 0, 0, 0]) + Data("{}".utf8), source: "empty")
+        var writer = LayerWriter(graph: ONNXModel(name: "probe", opset: ONNXExport.opset), file: empty, paths: [:])
+        XCTAssertThrowsError(try writer.write(model.network.layers[1], "x", at: "model.layers[1]")) {
+            XCTAssertEqual("\($0)", "model.layers[1] (Doubling): ONNX export does not know this layer")
+        }
+    }
+}
