@@ -16,5 +16,6 @@ esac
 unset cpu_flags
 # Open MPI refuses to start as root without these (containers and CI run as root).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-COHORT_BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.build/release/cohort"
+# The binary the launch scripts run (a test may point them at another build).
+COHORT_BIN="${COHORT_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.build/release/cohort}"
 export COHORT_BIN

@@ -29,6 +29,8 @@ public protocol Communicator: AnyObject {
     func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) throws
     /// Every rank's `value`, in rank order.
     func allgather(_ value: UInt64) throws -> [UInt64]
+    /// Every rank's bytes (of any length), in rank order.
+    func allgather(bytes: [UInt8]) throws -> [[UInt8]]
     func barrier() throws
     /// Ends the whole job (every rank) with `code`. Never returns.
     func abort(code: Int32) -> Never
@@ -52,6 +54,7 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduce(_ values: inout [Double]) throws {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) throws {}
     public func allgather(_ value: UInt64) throws -> [UInt64] { [value] }
+    public func allgather(bytes: [UInt8]) throws -> [[UInt8]] { [bytes] }
     public func barrier() throws {}
     public func abort(code: Int32) -> Never { exit(code) }
 }

@@ -104,6 +104,24 @@ public final class MPICommunicator: Communicator {
         return all
     }
 
+    public func allgather(bytes: [UInt8]) throws -> [[UInt8]] {
+        var mine = Int32(bytes.count)
+        var counts = [Int32](repeating: 0, count: size)
+        try counts.withUnsafeMutableBufferPointer { out in
+            try MPICommunicator.check(MPI_Allgather(&mine, 1, MPI_INT_, out.baseAddress, 1, MPI_INT_, world), "MPI_Allgather")
+        }
+        var offsets = [Int32](repeating: 0, count: size)
+        for r in 1..<max(size, 1) { offsets[r] = offsets[r - 1] + counts[r - 1] }
+        var all = [UInt8](repeating: 0, count: Int(counts.reduce(0, +)))
+        try bytes.withUnsafeBufferPointer { send in
+            try all.withUnsafeMutableBufferPointer { out in
+                try MPICommunicator.check(MPI_Allgatherv(send.baseAddress, mine, MPI_UINT8_T_, out.baseAddress, counts, offsets, MPI_UINT8_T_, world),
+                                          "MPI_Allgatherv")
+            }
+        }
+        return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + counts[$0])]) }
+    }
+
     public func barrier() throws {
         try MPICommunicator.check(MPI_Barrier(world), "MPI_Barrier")
     }

@@ -63,7 +63,9 @@ public final class SharedArena {
     public var updates: UInt64 { cohort_atomic_load_u64(counter) }
     public func resetUpdates(to value: UInt64) { cohort_atomic_store_u64(counter, value) }
 
-    /// A flag word any rank can raise (e.g. "stop": a rank failed or the target was reached).
+    /// A flag word any rank can raise (e.g. "stop": a rank failed or the target was reached), with
+    /// a code saying why (1: no reason given; a signal's number when a rank was asked to stop).
     public var stopRequested: Bool { cohort_atomic_load_u64(counter + 1) != 0 }
-    public func requestStop() { cohort_atomic_store_u64(counter + 1, 1) }
+    public var stopCode: UInt64 { cohort_atomic_load_u64(counter + 1) }
+    public func requestStop(code: UInt64 = 1) { cohort_atomic_store_u64(counter + 1, code) }
 }

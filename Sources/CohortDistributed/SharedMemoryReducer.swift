@@ -21,6 +21,8 @@ public final class SharedMemoryReducer: GradientSync {
     private var barriers: UInt64 = 0
     private let chunk: Range<Int>
     public var kind: GradientSyncKind { .sharedMemory }
+    /// Watches the barriers' waits (set by whoever made the reducer from a watched communicator).
+    public var watchdog: Watchdog?
 
     /// Collective over the node's ranks (all ranks must be on this node). `count` floats per rank.
     public init(count: Int, communicator comm: Communicator) throws {
@@ -50,6 +52,8 @@ public final class SharedMemoryReducer: GradientSync {
 
     /// Waits until every rank has arrived (a counting barrier on an atomic in the segment).
     private func barrier() {
+        watchdog?.enter(.sharedGradients)
+        defer { watchdog?.leave() }
         barriers += 1
         arena.addUpdates(1)
         let target = barriers * UInt64(size)

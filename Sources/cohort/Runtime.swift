@@ -10,7 +10,11 @@ extension Runtime {
     static func communicator() throws -> Communicator {
         // Progress lines reach a log file or pipe as they happen, not when the buffer fills.
         setvbuf(stdout, nil, _IOLBF, 0)
-        return MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+        guard MPICommunicator.launchedByMPI else { return SingleProcessCommunicator() }
+        // Every collective of the job is a watched wait: a rank that stops making progress ends
+        // the job with a message instead of freezing the others (distributed.timeout).
+        let mpi = try MPICommunicator()
+        return WatchedCommunicator(mpi, watchdog: Watchdog(rank: mpi.rank))
     }
 
     /// Runs `body`; an error becomes one line (prefixed "rank N:" in a multi-rank job) and, with

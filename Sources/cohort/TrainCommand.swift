@@ -17,6 +17,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run from its latest checkpoint.")
     var resume = false
 
+    @Flag(help: "Continue from the latest checkpoint if the run folder has one, else start afresh (launch/train --restarts uses it).")
+    var resumeIfSaved = false
+
     @Option(help: "Write a Chrome/Perfetto trace (JSON) of each rank's spans to this file (rank N adds .rankN).")
     var trace: String?
 
@@ -33,10 +36,16 @@ struct TrainCommand: ParsableCommand {
             if runConfig.distill != nil {
                 throw CohortError.invalid("\(config): has a distill section; run it with cohort distill")
             }
-            let trainer = try Trainer(config: runConfig, configYAML: yaml, communicator: comm, resume: resume, showProgress: !quiet)
+            let trainer = try Trainer(config: runConfig, configYAML: yaml, communicator: comm,
+                                      resume: try resume || (resumeIfSaved && Trainer.hasLatestCheckpoint(runConfig, comm)), showProgress: !quiet)
             if trace != nil { trainer.enableTrace() }
             if rankLogs { try trainer.enableRankLog() }
-            let test = try trainer.run()
+            StopSignal.install()
+            let test: Evaluation
+            do { test = try trainer.run() } catch let stopped as RunStopped {
+                if comm.rank == 0 { FileHandle.standardError.write(Data("cohort: \(stopped)\n".utf8)) }
+                throw ExitCode(stopped.exitCode)
+            }
             if let trace, let spans = trainer.trace {
                 // One file per rank (open them together in Perfetto: each rank is its own process track).
                 let path = comm.size > 1 ? "\(trace).rank\(comm.rank)" : trace

@@ -35,12 +35,16 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     /// Multiply the learning rate by the number of ranks (the linear scaling rule; pair it with
     /// schedule.warmup_steps).
     public var scaleLR: Bool = false
+    /// Seconds a rank waits for the others (a collective, the shared-memory average, a Hogwild
+    /// peer's heartbeat) before it ends the job naming the rank(s) that made no progress.
+    public var timeout: Double = 1800
 
     public var bucketBytes: Int { Int(bucketMB * 1_048_576) }
     public var firstBucketBytes: Int { Int(firstBucketMB * 1_048_576) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every", scaleLR = "scale_lr", overlap, reducer
+        case timeout
     }
 
     public init() {}
@@ -55,6 +59,8 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
         scaleLR = try c.decodeIfPresent(Bool.self, forKey: .scaleLR) ?? false
         overlap = try c.decodeIfPresent(Bool.self, forKey: .overlap) ?? false
         reducer = try c.decodeIfPresent(ReducerChoice.self, forKey: .reducer) ?? .auto
+        timeout = try c.decodeIfPresent(Double.self, forKey: .timeout) ?? 1800
+        if !(timeout > 0 && timeout.isFinite) { throw DecodingError.dataCorruptedError(forKey: .timeout, in: c, debugDescription: "must be a positive number of seconds, got \(timeout)") }
         if !(bucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .bucketMB, in: c, debugDescription: "must be positive, got \(bucketMB)") }
         if !(firstBucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .firstBucketMB, in: c, debugDescription: "must be positive, got \(firstBucketMB)") }
         if checkEvery < 0 { throw DecodingError.dataCorruptedError(forKey: .checkEvery, in: c, debugDescription: "must be non-negative, got \(checkEvery)") }

@@ -36,8 +36,12 @@ public struct RunConfig: Codable, Sendable {
         output = try c.decodeIfPresent(OutputConfig.self, forKey: .output) ?? OutputConfig()
         distributed = try c.decodeIfPresent(DistributedConfig.self, forKey: .distributed) ?? DistributedConfig()
         distill = try c.decodeIfPresent(DistillConfig.self, forKey: .distill)
+        // The run folder is output.directory/name: a name must stay one plain folder inside it.
         if !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) || name.isEmpty {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "use letters, digits, '-', '_' and '.' only, got '\(name)'")
+        }
+        if name == "." || name == ".." {
+            throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "'\(name)' is not a folder name of its own (the run folder would be output.directory or its parent)")
         }
     }
 }
@@ -58,6 +62,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var l2: Float = 0
     /// What a NaN or Inf loss or gradient does.
     public var nonFinite: NonFinitePolicy = .stop
+    /// With non_finite: skip, stop after this many skipped steps in a row (the weights are not
+    /// coming back; skipping for ever would hide it).
+    public var maxSkipped: Int = 10
     /// Save a checkpoint every this many epochs (and at the end); 0: only at the end.
     public var checkpointEvery: Int = 1
     /// Also save every this many steps (0: off); lets a killed run resume mid-epoch.
@@ -75,7 +82,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, batchSize = "batch_size", maxSteps = "max_steps", labelSmoothing = "label_smoothing"
-        case clipNorm = "clip_norm", l1, l2, nonFinite = "non_finite", checkpointEvery = "checkpoint_every"
+        case clipNorm = "clip_norm", l1, l2, nonFinite = "non_finite", maxSkipped = "max_skipped", checkpointEvery = "checkpoint_every"
         case checkpointSteps = "checkpoint_steps", patience, logEvery = "log_every", threads, evalTest = "eval_test", accumulate
     }
 
@@ -102,6 +109,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         l1 = try float(.l1, 0, range: 0...Float.greatestFiniteMagnitude)
         l2 = try float(.l2, 0, range: 0...Float.greatestFiniteMagnitude)
         nonFinite = try c.decodeIfPresent(NonFinitePolicy.self, forKey: .nonFinite) ?? .stop
+        maxSkipped = try int(.maxSkipped, 10, min: 1)
         checkpointEvery = try int(.checkpointEvery, 1, min: 0)
         checkpointSteps = try int(.checkpointSteps, 0, min: 0)
         patience = try int(.patience, 0, min: 0)

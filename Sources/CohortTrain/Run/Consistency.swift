@@ -2,25 +2,13 @@ import Cohort
 import CohortDistributed
 import CohortNN
 
-/// Start-up and periodic checks that all ranks run the same job and hold the same model.
+/// Periodic checks that all ranks hold the same model (the start-up check is `StartupAgreement`).
 public enum Consistency {
     /// FNV-1a over bytes.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return h
-    }
-
-    /// Rejects a job whose ranks were given different configs (a different model or batch would
-    /// otherwise hang in mismatched collectives or silently train garbage).
-    public static func checkSameConfig(_ yaml: String, _ comm: Communicator) throws {
-        guard comm.size > 1 else { return }
-        var text = yaml
-        let mine = text.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
-        let all = try comm.allgather(mine)
-        if let other = all.firstIndex(where: { $0 != all[0] }) {
-            throw CohortError.invalid("the ranks were started with different configs (rank \(other)'s differs from rank 0's); start every rank with the same config and --set options")
-        }
     }
 
     /// Compares a checksum of the parameter arena across ranks; after a synchronous step they must

@@ -46,16 +46,18 @@ public enum Report {
 
         struct Summary: Encodable {
             let name: String, task: String, steps: Int, epochs: Int, parameters: Int, seconds: Double
-            let testLoss: Double
+            let testLoss: Double?
             let testAccuracy: Double?, bestValidationAccuracy: Double?
             let testRMSE: Double?, testMAE: Double?, bestValidationRMSE: Double?
             let classification: ClassificationReport?
         }
+        // A non-finite figure is written as null (JSON has no NaN), never as a failed report.
+        func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }
         let best = state.bestValidationScore
         let summary = Summary(name: config.name, task: test.task.rawValue, steps: state.step, epochs: state.epoch, parameters: parameterCount,
-                              seconds: seconds, testLoss: test.loss,
-                              testAccuracy: regression ? nil : test.accuracy, bestValidationAccuracy: regression ? nil : best,
-                              testRMSE: test.rmse, testMAE: test.mae, bestValidationRMSE: regression ? best.map { -$0 } : nil,
+                              seconds: seconds, testLoss: finite(test.loss),
+                              testAccuracy: regression ? nil : finite(test.accuracy), bestValidationAccuracy: regression ? nil : finite(best),
+                              testRMSE: finite(test.rmse), testMAE: finite(test.mae), bestValidationRMSE: regression ? finite(best.map { -$0 }) : nil,
                               classification: classification)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

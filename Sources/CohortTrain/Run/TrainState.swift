@@ -8,6 +8,9 @@ public struct TrainState: Codable, Sendable {
     public var bestValidationScore: Double?
     public var epochsWithoutImprovement = 0
     public var history: [HistoryPoint] = []
+    /// Hogwild: where each rank's sampler was ([epoch, position] by rank), so a resumed run goes
+    /// on from there rather than from every rank's epoch 0.
+    public var hogwildPositions: [[Int]]?
 
     /// One logged step: the training metrics since the last one, and the validation figures of
     /// the epoch it ends (classification: accuracy; regression: RMSE).
@@ -31,7 +34,7 @@ public struct TrainState: Codable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case step, epoch, batchInEpoch, skippedSteps, bestValidationScore, epochsWithoutImprovement, history
+        case step, epoch, batchInEpoch, skippedSteps, bestValidationScore, epochsWithoutImprovement, history, hogwildPositions
         /// Checkpoints before regression held the best accuracy here, -1 for none.
         case bestValidationAccuracy
     }
@@ -48,6 +51,7 @@ public struct TrainState: Codable, Sendable {
         }
         epochsWithoutImprovement = try c.decode(Int.self, forKey: .epochsWithoutImprovement)
         history = try c.decode([HistoryPoint].self, forKey: .history)
+        hogwildPositions = try c.decodeIfPresent([[Int]].self, forKey: .hogwildPositions)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -59,5 +63,6 @@ public struct TrainState: Codable, Sendable {
         try c.encodeIfPresent(bestValidationScore, forKey: .bestValidationScore)
         try c.encode(epochsWithoutImprovement, forKey: .epochsWithoutImprovement)
         try c.encode(history, forKey: .history)
+        try c.encodeIfPresent(hogwildPositions, forKey: .hogwildPositions)
     }
 }

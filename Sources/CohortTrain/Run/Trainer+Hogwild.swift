@@ -20,11 +20,14 @@ extension Trainer {
 
         // Rank 0 evaluates a private copy, so the others never wait for it.
         let snapshot = isLeader ? try Model(spec: config.model, inputShape: session.model.inputShape) : nil
-        var myEpoch = 0, position = 0, myUpdates = 0, mySteps = 0
-        var indices = data.sampler.indices(epoch: 0)
-        var lastEvaluatedEpoch = state.epoch
+        // A resumed run goes on where each rank's sampler was.
+        let resumed = state.hogwildPositions.flatMap { $0.count == comm.size ? $0[comm.rank] : nil }
+        var myEpoch = resumed?[0] ?? 0, position = resumed?[1] ?? 0, myUpdates = 0, mySteps = 0
+        var indices = data.sampler.indices(epoch: myEpoch)
+        var lastEvaluatedEpoch = state.epoch, skippedInARow = 0
         telemetry.begin(at: state.step)
         while true {
+            if let signal = StopSignal.pending { shared.requestStop(code: UInt64(signal)) }
             let claimed = Int(shared.addUpdates(1))
             if claimed >= totalUpdates || shared.stopRequested { break }
             let globalStep = claimed / comm.size  // in units of "one step of every rank", as the schedule counts
@@ -36,6 +39,7 @@ extension Trainer {
             let lr = plan.learningRate(at: globalStep)
             // Ranks step independently, so a step's number in messages and fault injection is this rank's own.
             mySteps += 1
+            watchdog?.beat(step: mySteps)
             let outcome: TrainingStep.Outcome
             do {
                 outcome = try step.run(positions: indices[position..<(position + data.batchSize)], stream: UInt64(claimed),
@@ -46,7 +50,13 @@ extension Trainer {
                 throw error
             }
             position += data.batchSize
-            guard outcome.applied else { continue }
+            publishPosition(epoch: myEpoch, position: position)
+            guard outcome.applied else {
+                skippedInARow += 1
+                do { try checkSkipped(skippedInARow) } catch { shared.requestStop(); throw error }
+                continue
+            }
+            skippedInARow = 0
             myUpdates += 1
             telemetry.count(outcome)
             if telemetry.hasRankLog && myUpdates % t.logEvery == 0 {
@@ -66,9 +76,20 @@ extension Trainer {
                 if try snapshotEndOfEpoch(snapshot) { shared.requestStop() }
             }
         }
+        publishPosition(epoch: myEpoch, position: position)
+        watchdog?.finished()  // out of updates: not a stalled peer while the others finish theirs
         try comm.barrier()  // every process has stopped writing
         var counts = [Double(myUpdates)]
         try comm.allreduce(&counts)
+        state.hogwildPositions = samplerPositions()
+        if shared.stopCode > 1 {
+            // Asked to stop: the checkpoint holds the updates applied so far and every sampler's place.
+            state.step = Swift.min(data.totalSteps, Int(counts[0]) / comm.size)
+            state.epoch = state.step / data.stepsPerEpoch
+            try Consistency.averageBuffers(session.model, comm)
+            try checkpoints.save(.latest, model: session.model, optimizer: session.optimizer, state: state, plan: plan)
+            throw RunStopped(signal: Int32(shared.stopCode), step: state.step, totalSteps: data.totalSteps, folder: folderPath)
+        }
         state.step = data.totalSteps
         state.epoch = Swift.max(state.epoch, data.totalSteps / data.stepsPerEpoch)
         let test = try finish(seconds: Runtime.now() - telemetry.started)
@@ -79,10 +100,27 @@ extension Trainer {
         return test
     }
 
+    /// This rank's sampler place, where rank 0 can read it for a checkpoint (words 4 and 5 of the
+    /// node's heartbeat board; in one process, the state itself).
+    private func publishPosition(epoch: Int, position: Int) {
+        if let board {
+            board.publishPosition(rank: comm.rank, epoch: epoch, position: position)
+        } else {
+            state.hogwildPositions = [[epoch, position]]
+        }
+    }
+
+    /// Every rank's [epoch, position], as published.
+    private func samplerPositions() -> [[Int]]? {
+        guard let board else { return state.hogwildPositions }
+        return (0..<comm.size).map { board.position(rank: $0) }
+    }
+
     /// Rank 0 alone: validation and test on a snapshot of the shared arena, best/latest
     /// checkpoints, early stopping. True: stop.
     private func snapshotEndOfEpoch(_ snapshot: Model) throws -> Bool {
         snapshot.assign(from: session.model)
+        state.hogwildPositions = samplerPositions()
         let stop = try epochEvaluation(of: snapshot, communicator: SingleProcessCommunicator())
         let every = config.training.checkpointEvery
         if every > 0 && state.epoch % every == 0 {

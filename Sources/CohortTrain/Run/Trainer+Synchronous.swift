@@ -10,9 +10,11 @@ extension Trainer {
     func runSynchronous() throws -> Evaluation {
         let t = config.training
         telemetry.begin(at: state.step)
+        var skippedInARow = 0
         epochs: while state.epoch < t.epochs && state.step < data.totalSteps {
             let indices = data.sampler.indices(epoch: state.epoch)
             while state.batchInEpoch < data.stepsPerEpoch && state.step < data.totalSteps {
+                watchdog?.beat(step: state.step + 1)
                 let lr = plan.learningRate(at: state.step)
                 // Randomness per (step, rank, micro-batch): a resumed run draws exactly what it would have.
                 let stream = (UInt64(state.step) << 16 | UInt64(comm.rank)) &* 64
@@ -25,7 +27,14 @@ extension Trainer {
                     throw error
                 }
                 telemetry.traceStep(step.clock, sync: step.sync.kind)
-                if outcome.applied { telemetry.count(outcome) } else { state.skippedSteps += 1 }
+                if outcome.applied {
+                    telemetry.count(outcome)
+                    skippedInARow = 0
+                } else {
+                    state.skippedSteps += 1
+                    skippedInARow += 1
+                    try checkSkipped(skippedInARow)
+                }
                 state.step += 1
                 state.batchInEpoch += 1
                 telemetry.progress.update(step: state.step, epoch: state.epoch + 1, loss: outcome.loss, learningRate: lr, logEvery: t.logEvery)
@@ -33,6 +42,11 @@ extension Trainer {
                 if t.checkpointSteps > 0 && state.step % t.checkpointSteps == 0 { try saveLatest() }
                 if config.distributed.checkEvery > 0 && state.step % config.distributed.checkEvery == 0 {
                     try Consistency.checkSameParameters(session.parameters, comm, step: state.step)
+                }
+                if let signal = try agreedStopSignal() {
+                    telemetry.progress.interrupt()
+                    try saveLatest()
+                    throw RunStopped(signal: signal, step: state.step, totalSteps: data.totalSteps, folder: folderPath)
                 }
             }
             if state.batchInEpoch >= data.stepsPerEpoch {
@@ -62,6 +76,17 @@ extension Trainer {
         try comm.allreduce(&sums)
         try recordTraining(RunTelemetry.Window(loss: sums[0], steps: Int(sums[1]), correct: Int(sums[2]), examples: Int(sums[3])),
                            learningRate: learningRate)
+    }
+
+    /// Whether a rank was asked to stop (SIGINT, SIGTERM, SIGUSR1), agreed by every rank at the
+    /// same step: every step in one process, every 10 steps across ranks (a one-word allgather),
+    /// so the check costs nothing measurable and the run stops within 10 steps of the signal.
+    private func agreedStopSignal() throws -> Int32? {
+        guard state.step < data.totalSteps else { return nil }  // finished anyway
+        guard comm.size > 1 else { return StopSignal.pending }
+        guard state.step % 10 == 0, state.step < data.totalSteps else { return nil }
+        let signal = try comm.allgather(UInt64(StopSignal.pending ?? 0)).max()!
+        return signal == 0 ? nil : Int32(signal)
     }
 
     /// The latest checkpoint, with BatchNorm statistics averaged over ranks (collective).

@@ -23,6 +23,11 @@ public final class Trainer {
     let checkpoints: RunCheckpoints
     let telemetry: RunTelemetry
     let evaluation: RunEvaluation
+    /// Held by rank 0 while the run lives (nil on the other ranks).
+    let lock: RunFolderLock?
+    /// The ranks' published progress on this node (nil for one process or several nodes).
+    let board: HeartbeatBoard?
+    var watchdog: Watchdog? { (comm as? WatchedCommunicator)?.watchdog }
     /// Where the loop is, and the learning-rate plan (with its plateau state): saved in checkpoints.
     var state = TrainState()
     var plan: LearningRatePlan
@@ -49,8 +54,16 @@ public final class Trainer {
         let t = config.training
         if t.threads > 0 { BLAS.setThreads(t.threads) }
         try Self.checkCombinations(config)
-        // Ranks started with different configs would meet in mismatched collectives: compare first.
-        try Consistency.checkSameConfig(configYAML, communicator)
+        let folder = RunFolder(directory: config.output.directory, name: config.name)
+        // One run per folder: rank 0 holds its lock for the whole run.
+        lock = communicator.rank == 0 ? try RunFolderLock.acquire(folder.url) : nil
+        // Ranks started differently would meet in mismatched collectives: compare before any.
+        let watchdog = (communicator as? WatchedCommunicator)?.watchdog
+        watchdog?.timeout = config.distributed.timeout
+        try StartupAgreement.check(configYAML: configYAML, resume: resume, communicator)
+        // On one node the ranks publish their progress, so a stalled one is named.
+        board = communicator.size > 1 && communicator.localSize == communicator.size ? try HeartbeatBoard(communicator: communicator) : nil
+        watchdog?.use(board, watchPeers: config.distributed.mode == .hogwild)
 
         let splits = try preloaded ?? DataSplits.load(config.data, task: config.task, seed: config.seed)
         data = try TrainingData(config: config, splits: splits, trainSet: distillation?.transfer ?? override ?? splits.train,
@@ -66,14 +79,14 @@ public final class Trainer {
         step = TrainingStep(session: session, loader: data.loader, sync: sync,
                             objective: distillation.map { .distillation($0) } ?? TrainingObjective(config.task), nonFinite: t.nonFinite,
                             microBatches: t.accumulate, randomness: RandomStream(seed: config.seed))
-        step.faults = FaultInjection.fromEnvironment(rank: communicator.rank)
+        // Faults go into a fresh run only, so that a run restarted from its checkpoint can finish.
+        step.faults = resume ? FaultInjection() : FaultInjection.fromEnvironment(rank: communicator.rank)
 
         // The linear scaling rule (Goyal et al. 2017): N times the batch, N times the rate, reached
         // by the schedule's warm-up (warmup_steps) when the config has one.
         let baseLR = config.optimizer.learningRate * (config.distributed.scaleLR ? Float(communicator.size) : 1)
         plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: baseLR, stepsPerEpoch: data.stepsPerEpoch)
         evaluation = try RunEvaluation(splits: splits, training: t)
-        let folder = RunFolder(directory: config.output.directory, name: config.name)
         checkpoints = RunCheckpoints(folder: folder, configYAML: configYAML, data: splits.description, isWriter: communicator.rank == 0)
         telemetry = RunTelemetry(progress: Progress(totalSteps: data.totalSteps, enabled: showProgress && communicator.rank == 0))
 
@@ -103,6 +116,16 @@ public final class Trainer {
         if shared != nil { try communicator.barrier() }  // every arena points at the segment before rank 0 writes it
         if shared == nil || communicator.rank == 0 { model.initialize(rng: RandomStream(seed: config.seed).split("init")) }
         return (model, shared)
+    }
+
+    /// Whether the config's run folder holds a latest checkpoint, as rank 0 sees it (every rank
+    /// gets rank 0's answer: ranks need not share a file system).
+    public static func hasLatestCheckpoint(_ config: RunConfig, _ comm: Communicator) throws -> Bool {
+        let folder = RunFolder(directory: config.output.directory, name: config.name)
+        let seen = Tensor(zeros: [1])
+        if comm.rank == 0 && FileManager.default.fileExists(atPath: folder.latestCheckpoint.path) { seen.pointer[0] = 1 }
+        try comm.broadcast(seen.pointer, count: 1, root: 0)
+        return seen.pointer[0] == 1
     }
 
     /// Settings that do not go together, refused before any rank waits on another.
@@ -144,6 +167,15 @@ public final class Trainer {
         try telemetry.logger?.trainStep(step: state.step, epoch: state.epoch, loss: meanLoss, accuracy: accuracy, rmse: rmse,
                                         learningRate: Double(learningRate))
         state.history.append(.init(step: state.step, trainLoss: meanLoss, trainAccuracy: accuracy, trainRMSE: rmse))
+    }
+
+    /// With non_finite: skip, ends the run once `count` steps in a row were skipped (every rank
+    /// sees the same averaged gradients, so every rank stops at the same step).
+    func checkSkipped(_ count: Int) throws {
+        let limit = config.training.maxSkipped
+        guard count >= limit else { return }
+        telemetry.progress.interrupt()
+        throw CohortError.invalid("step \(state.step): \(count) steps in a row had a NaN/Inf loss or gradient and were skipped (training.max_skipped is \(limit)); the weights are not recovering: lower optimizer.lr or set training.clip_norm")
     }
 
     /// The final test evaluation, checkpoint and report, once every rank has stopped training.

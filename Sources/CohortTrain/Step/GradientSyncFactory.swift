@@ -17,9 +17,9 @@ public enum GradientSyncFactory {
             guard oneNode else {
                 throw CohortError.invalid("distributed.reducer: shm averages through shared memory on one node, but the \(comm.size) ranks span several nodes; use auto or mpi")
             }
-            return try SharedMemoryReducer(count: parameters.count, communicator: comm)
+            return try sharedMemory(parameters, comm)
         case .auto where oneNode:
-            return try SharedMemoryReducer(count: parameters.count, communicator: comm)
+            return try sharedMemory(parameters, comm)
         case .auto, .mpi:
             let slots = zip(parameters.entries, parameters.parameters).map {
                 GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
@@ -27,5 +27,11 @@ public enum GradientSyncFactory {
             return GradientReducer(slots: slots, count: parameters.count, communicator: comm, bucketBytes: config.bucketBytes,
                                    firstBucketBytes: config.firstBucketBytes, overlap: config.overlap)
         }
+    }
+
+    private static func sharedMemory(_ parameters: ParameterArena, _ comm: Communicator) throws -> SharedMemoryReducer {
+        let reducer = try SharedMemoryReducer(count: parameters.count, communicator: comm)
+        reducer.watchdog = (comm as? WatchedCommunicator)?.watchdog
+        return reducer
     }
 }
