@@ -63,24 +63,40 @@ public enum ThroughputBench {
     }
 
     /// Multiply-add FLOPs of a training step: forward, weight gradients, and input gradients of
-    /// every layer but the first (whose input needs none).
+    /// every Linear and Conv2d but the first (whose input needs none), including those inside
+    /// residual blocks (body and projection) and Maxout.
     public static func flopsPerStep(_ model: Sequential, input: [Int]) throws -> Double {
-        var shape = input, total = 0.0, first = true
-        for layer in model.layers {
-            let out = try layer.outputShape(for: shape)
-            var forward = 0.0
-            if let linear = layer as? Linear {
-                forward = 2 * Double(shape[0] * linear.inFeatures * linear.outFeatures)
-            } else if let conv = layer as? Conv2d {
-                forward = 2 * Double(out[0] * out[2] * out[3] * conv.outChannels * conv.inChannels * conv.kernel.0 * conv.kernel.1)
-            }
-            if forward > 0 {
-                total += forward * (first ? 2 : 3)
-                first = false
-            }
-            shape = out
-        }
+        var total = 0.0, first = true
+        _ = try addFLOPs(of: model, input: input, to: &total, first: &first)
         return total
+    }
+
+    /// Adds the FLOPs of `layer` on `input` to `total`, walking into the layers that hold others;
+    /// returns its output shape.
+    static func addFLOPs(of layer: Layer, input: [Int], to total: inout Double, first: inout Bool) throws -> [Int] {
+        let out = try layer.outputShape(for: input)
+        var forward = 0.0
+        switch layer {
+        case let sequential as Sequential:
+            var shape = input
+            for child in sequential.layers { shape = try addFLOPs(of: child, input: shape, to: &total, first: &first) }
+        case let block as Residual:
+            _ = try addFLOPs(of: block.body, input: input, to: &total, first: &first)
+            if let projection = block.projection { _ = try addFLOPs(of: projection, input: input, to: &total, first: &first) }
+        case let maxout as Maxout:
+            _ = try addFLOPs(of: maxout.linear, input: input, to: &total, first: &first)
+        case let linear as Linear:
+            forward = 2 * Double(input[0] * linear.inFeatures * linear.outFeatures)
+        case let conv as Conv2d:
+            forward = 2 * Double(out[0] * out[2] * out[3] * conv.outChannels * conv.inChannels * conv.kernel.0 * conv.kernel.1)
+        default:
+            break
+        }
+        if forward > 0 {
+            total += forward * (first ? 2 : 3)
+            first = false
+        }
+        return out
     }
 
     /// `distributed` chooses the mode and the reducer exactly as a run config does (Hogwild: the
