@@ -65,6 +65,18 @@ final class ResidualConfigTests: XCTestCase {
         XCTAssertEqual(message([], text: onConv), "c.yaml: model.layers[0].layers: only a residual layer has 'layers'")
     }
 
+    /// configs/fashion-resnet.yaml is a valid run config, and `bench train --workload resnet` times its network.
+    func testTheResNetConfigAndItsBenchmarkWorkload() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let (run, _) = try ConfigLoader.loadRun(path: repository.appendingPathComponent("configs/fashion-resnet.yaml").path, overrides: [])
+        let configured = try Model(spec: run.model, inputShape: [1, 28, 28])
+        let workload = try Model(spec: ThroughputBench.Workload.resnet.model.0, inputShape: [1, 28, 28])
+        XCTAssertEqual(workload.network.summary, configured.network.summary)
+        XCTAssertEqual(ThroughputBench.Workload.resnet.model.batch, run.training.batchSize)
+        XCTAssertEqual(configured.parameters.parameterCount, 307_690)
+        XCTAssertEqual(configured.parameters.entries.filter { $0.path.hasSuffix("projection.weight") }.map(\.shape), [[64, 32, 1, 1], [128, 64, 1, 1]])
+    }
+
     /// ThroughputBench counts the convolutions inside blocks (and their projections).
     func testFlopsCountLayersInsideBlocks() throws {
         let c = try ConfigLoader.decode(Small.self, yaml: yaml, source: "c.yaml")

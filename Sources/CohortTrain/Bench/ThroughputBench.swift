@@ -16,6 +16,10 @@ public enum ThroughputBench {
         case mlp
         /// conv3x3(1->32)-ReLU-maxpool2-conv3x3(32->64)-ReLU-maxpool2-Linear(1600->128)-ReLU-Linear(128->10), batch 64.
         case cnn
+        /// configs/fashion-resnet.yaml's network: conv3x3(1->32)-BN-ReLU-maxpool2, one basic block per
+        /// stage at 32x14x14, 64x7x7 and 128x4x4 (stride 2 and a 1x1 projection entering the last
+        /// two), global average pooling, Linear(128->10); batch 64.
+        case resnet
 
         /// The model and the batch per rank.
         public var model: (ModelSpec, batch: Int) {
@@ -28,6 +32,14 @@ public enum ThroughputBench {
             case .cnn:
                 return (ModelSpec(layers: [l("conv2d", 32, kernel: 3), l("relu"), l("maxpool", size: 2), l("conv2d", 64, kernel: 3), l("relu"),
                                            l("maxpool", size: 2), l("flatten"), l("linear", 128), l("relu"), l("linear", 10)]), 64)
+            case .resnet:
+                func conv(_ out: Int, stride: Int = 1) -> LayerSpec { LayerSpec(type: "conv2d", out: out, kernel: 3, stride: stride, padding: 1, bias: false) }
+                func block(_ out: Int, stride: Int) -> [LayerSpec] {
+                    [LayerSpec(type: "residual", layers: [conv(out, stride: stride), l("batchnorm"), l("relu"), conv(out), l("batchnorm")]), l("relu")]
+                }
+                let stem = [conv(32), l("batchnorm"), l("relu"), l("maxpool", size: 2)]
+                return (ModelSpec(layers: stem + block(32, stride: 1) + block(64, stride: 2) + block(128, stride: 2)
+                                  + [l("globalavgpool"), l("linear", 10)]), 64)
             }
         }
     }
