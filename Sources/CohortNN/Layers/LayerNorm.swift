@@ -31,7 +31,7 @@ public final class LayerNorm: Layer {
     }
 
     public func forward(_ x: Var, _ ctx: ForwardContext) throws -> Var {
-        if x.shape.count != normalizedShape.count + 1 || x.value.count != x.shape[0] * features { _ = try outputShape(for: x.shape) }
+        if x.shape.count != normalizedShape.count + 1 || !x.shape.dropFirst().elementsEqual(normalizedShape) { _ = try outputShape(for: x.shape) }
         let tape = ctx.tape
         let rg = tape.isRecording && (x.requiresGrad || scale.variable.requiresGrad || shift.variable.requiresGrad)
         let n = tape.node(LayerNormNode.self, reusable: { $0.layer === self && $0.output.shape == x.shape && $0.output.requiresGrad == rg }) {
