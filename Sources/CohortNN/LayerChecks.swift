@@ -53,6 +53,24 @@ public enum LayerChecks {
         checks.append(layer("Softmax", SoftmaxLayer(), input: rnd([3, 4], -2, 2), rng: &r))
         checks.append(layer("Maxout (3 pieces)", Maxout(4, 2, pieces: 3), input: rnd([3, 4]), rng: &r))
         checks.append(layer("Sequential MLP", Sequential([Linear(6, 5), Activation(.tanh), Linear(5, 3)]), input: rnd([4, 6]), rng: &r))
+        checks.append(layer("LayerNorm (features)", LayerNorm(normalizedShape: [5]), input: rnd([3, 5]), rng: &r))
+        checks.append(layer("LayerNorm (channels, height, width)", LayerNorm(normalizedShape: [2, 2, 3]), input: rnd([3, 2, 2, 3]), rng: &r))
+        checks.append(layer("GlobalAvgPool", GlobalAvgPool(), input: rnd([2, 3, 3, 4]), rng: &r))
+        // Residual blocks: x reaches the sum through the body and the shortcut, so its gradient is
+        // the sum of both. Tanh rather than ReLU: no kink for a finite difference to straddle.
+        func conv(_ i: Int, _ o: Int, _ k: Int, stride: Int = 1, bias: Bool = true) -> Conv2d {
+            Conv2d(i, o, kernel: (k, k), stride: (stride, stride), padding: (k / 2, k / 2), bias: bias)
+        }
+        checks.append(layer("Residual (identity shortcut)", Residual(body: Sequential([conv(2, 2, 3), Activation(.tanh), conv(2, 2, 3)])),
+                            input: rnd([2, 2, 4, 4]), rng: &r))
+        checks.append(layer("Residual (1x1 projection, stride 2)",
+                            Residual(body: Sequential([conv(2, 3, 3, stride: 2), BatchNorm(features: 3, spatial: true), Activation(.tanh), conv(3, 3, 3)]),
+                                     projection: conv(2, 3, 1, stride: 2, bias: false)),
+                            input: rnd([3, 2, 5, 5]), rng: &r))
+        let inner = Residual(body: Sequential([Linear(4, 4), Activation(.tanh), Linear(4, 4)]))
+        checks.append(layer("Residual (nested, linear projection)",
+                            Residual(body: Sequential([inner, Activation(.tanh), Linear(4, 3)]), projection: Linear(4, 3, bias: false)),
+                            input: rnd([3, 4]), rng: &r))
 
         let labels: [Int32] = [2, 0, 1, 2]
         checks.append(GradCheck("softmaxCrossEntropy", inputs: [rnd([4, 3], -2, 2)]) { t, v in

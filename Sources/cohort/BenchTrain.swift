@@ -10,9 +10,9 @@ extension ReducerChoice: ExpressibleByArgument {}
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput of the mlp and cnn workloads: samples/s, GFLOP/s against sgemm in the same run, allocations per step, scaling over ranks.")
+        abstract: "Training throughput of the mlp, cnn and resnet workloads: samples/s, GFLOP/s against sgemm in the same run, allocations per step, scaling over ranks.")
 
-    @Option(help: "mlp or cnn.") var workload: ThroughputBench.Workload = .mlp
+    @Option(help: "mlp, cnn or resnet.") var workload: ThroughputBench.Workload = .mlp
     @Option(help: "Timed steps (after 10 warm-up steps).") var steps: Int = 300
     @Option(help: "OpenBLAS threads per process.") var threads: Int = 1
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1

@@ -106,6 +106,38 @@ final class CompressionTests: XCTestCase {
         }
     }
 
+    /// In a residual network the 1x1 projection is a weight like any other (pruned, stored as int8
+    /// with its scales); LayerNorm's scale [C, H, W] has rank >= 2 but takes no decay: never touched.
+    func testResidualProjectionsArePrunedAndQuantisedAndLayerNormIsNot() throws {
+        let spec = ModelSpec(layers: [
+            LayerSpec(type: "conv2d", out: 3, kernel: 3, padding: 1),
+            LayerSpec(type: "residual", layers: [LayerSpec(type: "conv2d", out: 6, kernel: 3, stride: 2, padding: 1)]),
+            LayerSpec(type: "layernorm"), LayerSpec(type: "globalavgpool"), LayerSpec(type: "linear", out: 2),
+        ])
+        let model = try Model(spec: spec, inputShape: [1, 6, 6])
+        model.initialize(rng: RandomStream(seed: 3))
+        let pruner = MagnitudePruner(arena: model.parameters)
+        XCTAssertEqual(pruner.weights.map(\.path), ["0.weight", "1.layers.0.weight", "1.projection.weight", "4.weight"])
+        pruner.prune(to: 0.5, global: false)
+        for (e, mask) in zip(pruner.weights, pruner.masks) { XCTAssertEqual(mask.filter { $0 == 0 }.count, e.count / 2, e.path) }
+        XCTAssertFalse(model.parameters.values.scalars[model.parameters.entry("2.weight")!.offset...].prefix(6 * 3 * 3).contains(0))
+
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-resnet-q-\(UUID().uuidString).safetensors")
+        _ = try ModelExport.save(model, configYAML: "x", to: url, quantize: true)
+        let file = try Safetensors.read(from: url)
+        XCTAssertEqual(file.tensors["1.projection.weight"]?.dtype, .i8)
+        XCTAssertEqual(file.tensors["1.projection.weight.scale"]?.shape, [6])
+        XCTAssertEqual(file.tensors["2.weight"]?.dtype, .f32)
+        let copy = try Model(spec: spec, inputShape: [1, 6, 6])
+        try copy.load(file)
+        let e = model.parameters.entry("1.projection.weight")!
+        let scales: [Float] = try file.tensor("1.projection.weight.scale").values()
+        for i in 0..<e.count {
+            let a = model.parameters.values.pointer[e.offset + i], b = copy.parameters.values.pointer[e.offset + i]
+            XCTAssertLessThanOrEqual(abs(a - b), scales[i / 3] / 2 * 1.0001)  // 3 inputs per output channel
+        }
+    }
+
     func testCubicScheduleEndsAtTheTarget() {
         XCTAssertEqual(MagnitudePruner.sparsity(round: 4, of: 4, final: 0.8), 0.8, accuracy: 1e-6)
         XCTAssertEqual(MagnitudePruner.sparsity(round: 1, of: 4, final: 0.8), 0.8 * (1 - 0.421875), accuracy: 1e-6)

@@ -22,7 +22,7 @@ final class BenchTrainTests: XCTestCase {
     }
 
     func testOneProcessStepsAllocateNothing() throws {
-        for workload in ["mlp", "cnn"] {
+        for workload in ["mlp", "cnn", "resnet"] {
             let r = try result(try CLI.run([release.path, "bench", "train", "--workload", workload, "--steps", "20", "--json"]))
             XCTAssertEqual(r["allocationsPerStep"] as? Double, 0, "\(workload): \(r)")
             XCTAssertEqual(r["sync"] as? String, "none")

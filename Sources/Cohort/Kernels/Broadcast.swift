@@ -5,6 +5,8 @@ public struct Broadcast: Equatable {
     /// Element strides of each operand over `outShape` (0 where it is broadcast).
     public let aStrides: [Int], bStrides: [Int]
     public let count: Int
+    /// Both operands have the output's shape: nothing is broadcast (a residual block's addition).
+    public let isElementwise: Bool
 
     public init(_ a: [Int], _ b: [Int], op: String) throws {
         let rank = max(a.count, b.count)
@@ -22,6 +24,7 @@ public struct Broadcast: Equatable {
         aStrides = Broadcast.strides(pa, over: out)
         bStrides = Broadcast.strides(pb, over: out)
         count = out.reduce(1, *)
+        isElementwise = pa == out && pb == out
     }
 
     static func strides(_ padded: [Int], over out: [Int]) -> [Int] {

@@ -16,6 +16,10 @@ public enum BinaryOp: String, CaseIterable, Sendable {
 
     /// out = a (op) b over a broadcast plan. The contiguous cases get loops the compiler vectorises.
     public func run(_ plan: Broadcast, a: UnsafePointer<Float>, b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        if plan.isElementwise {  // one flat loop, not one per row of the last axis (7 floats in a late ResNet stage)
+            for i in 0..<plan.count { out[i] = apply(a[i], b[i]) }
+            return
+        }
         plan.forEachRow { o, ao, bo, sa, sb, len in
             let x = a + ao, y = b + bo, z = out + o
             switch (sa, sb) {

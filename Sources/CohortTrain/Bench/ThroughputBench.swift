@@ -16,6 +16,10 @@ public enum ThroughputBench {
         case mlp
         /// conv3x3(1->32)-ReLU-maxpool2-conv3x3(32->64)-ReLU-maxpool2-Linear(1600->128)-ReLU-Linear(128->10), batch 64.
         case cnn
+        /// configs/fashion-resnet.yaml's network: conv3x3(1->32)-BN-ReLU-maxpool2, one basic block per
+        /// stage at 32x14x14, 64x7x7 and 128x4x4 (stride 2 and a 1x1 projection entering the last
+        /// two), global average pooling, Linear(128->10); batch 64.
+        case resnet
 
         /// The model and the batch per rank.
         public var model: (ModelSpec, batch: Int) {
@@ -28,6 +32,14 @@ public enum ThroughputBench {
             case .cnn:
                 return (ModelSpec(layers: [l("conv2d", 32, kernel: 3), l("relu"), l("maxpool", size: 2), l("conv2d", 64, kernel: 3), l("relu"),
                                            l("maxpool", size: 2), l("flatten"), l("linear", 128), l("relu"), l("linear", 10)]), 64)
+            case .resnet:
+                func conv(_ out: Int, stride: Int = 1) -> LayerSpec { LayerSpec(type: "conv2d", out: out, kernel: 3, stride: stride, padding: 1, bias: false) }
+                func block(_ out: Int, stride: Int) -> [LayerSpec] {
+                    [LayerSpec(type: "residual", layers: [conv(out, stride: stride), l("batchnorm"), l("relu"), conv(out), l("batchnorm")]), l("relu")]
+                }
+                let stem = [conv(32), l("batchnorm"), l("relu"), l("maxpool", size: 2)]
+                return (ModelSpec(layers: stem + block(32, stride: 1) + block(64, stride: 2) + block(128, stride: 2)
+                                  + [l("globalavgpool"), l("linear", 10)]), 64)
             }
         }
     }
@@ -63,24 +75,40 @@ public enum ThroughputBench {
     }
 
     /// Multiply-add FLOPs of a training step: forward, weight gradients, and input gradients of
-    /// every layer but the first (whose input needs none).
+    /// every Linear and Conv2d but the first (whose input needs none), including those inside
+    /// residual blocks (body and projection) and Maxout.
     public static func flopsPerStep(_ model: Sequential, input: [Int]) throws -> Double {
-        var shape = input, total = 0.0, first = true
-        for layer in model.layers {
-            let out = try layer.outputShape(for: shape)
-            var forward = 0.0
-            if let linear = layer as? Linear {
-                forward = 2 * Double(shape[0] * linear.inFeatures * linear.outFeatures)
-            } else if let conv = layer as? Conv2d {
-                forward = 2 * Double(out[0] * out[2] * out[3] * conv.outChannels * conv.inChannels * conv.kernel.0 * conv.kernel.1)
-            }
-            if forward > 0 {
-                total += forward * (first ? 2 : 3)
-                first = false
-            }
-            shape = out
-        }
+        var total = 0.0, first = true
+        _ = try addFLOPs(of: model, input: input, to: &total, first: &first)
         return total
+    }
+
+    /// Adds the FLOPs of `layer` on `input` to `total`, walking into the layers that hold others;
+    /// returns its output shape.
+    static func addFLOPs(of layer: Layer, input: [Int], to total: inout Double, first: inout Bool) throws -> [Int] {
+        let out = try layer.outputShape(for: input)
+        var forward = 0.0
+        switch layer {
+        case let sequential as Sequential:
+            var shape = input
+            for child in sequential.layers { shape = try addFLOPs(of: child, input: shape, to: &total, first: &first) }
+        case let block as Residual:
+            _ = try addFLOPs(of: block.body, input: input, to: &total, first: &first)
+            if let projection = block.projection { _ = try addFLOPs(of: projection, input: input, to: &total, first: &first) }
+        case let maxout as Maxout:
+            _ = try addFLOPs(of: maxout.linear, input: input, to: &total, first: &first)
+        case let linear as Linear:
+            forward = 2 * Double(input[0] * linear.inFeatures * linear.outFeatures)
+        case let conv as Conv2d:
+            forward = 2 * Double(out[0] * out[2] * out[3] * conv.outChannels * conv.inChannels * conv.kernel.0 * conv.kernel.1)
+        default:
+            break
+        }
+        if forward > 0 {
+            total += forward * (first ? 2 : 3)
+            first = false
+        }
+        return out
     }
 
     /// `distributed` chooses the mode and the reducer exactly as a run config does (Hogwild: the
