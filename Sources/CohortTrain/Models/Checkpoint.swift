@@ -22,8 +22,7 @@ public enum Checkpoint {
             for (e, p) in zip(arena.entries, arena.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
         }
         for (name, t) in optimizer.state { tensors["optimizer." + name] = SafetensorsTensor(t) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        let encoder = TrainState.jsonEncoder()
         var metadata = [
             "format": format,
             "step": String(state.step),
@@ -48,7 +47,7 @@ public enum Checkpoint {
                 throw CohortError.invalid("\(url.path): not a Cohort checkpoint (format metadata missing)")
             }
             try session.model.load(file)
-            state = try JSONDecoder().decode(TrainState.self, from: Data(json.utf8))
+            state = try TrainState.jsonDecoder().decode(TrainState.self, from: Data(json.utf8))
             for name in file.names where name.hasPrefix("optimizer.") {
                 optimizerState[String(name.dropFirst("optimizer.".count))] = try file.floatTensor(name)
             }
@@ -63,9 +62,9 @@ public enum Checkpoint {
         guard comm.size > 1 else { return state }
         // Rank 0 sends parameters (broadcast by the trainer), optimizer state and the loop state.
         try comm.allreduce(&header)
-        var stateBytes = [UInt8](comm.rank == 0 ? try JSONEncoder().encode(state) : Data())
+        var stateBytes = [UInt8](comm.rank == 0 ? try TrainState.jsonEncoder().encode(state) : Data())
         try broadcastBytes(&stateBytes, comm)
-        state = try JSONDecoder().decode(TrainState.self, from: Data(stateBytes))
+        state = try TrainState.jsonDecoder().decode(TrainState.self, from: Data(stateBytes))
         var optimizerBytes = [UInt8](comm.rank == 0 ? try JSONEncoder().encode(optimizerState.mapValues(\.scalars)) : Data())
         try broadcastBytes(&optimizerBytes, comm)
         if comm.rank != 0 {
