@@ -32,6 +32,12 @@ final class RunReportTests: XCTestCase {
         let matrix = try RenderedChart(run.appendingPathComponent("confusion-matrix.svg"))
         XCTAssertEqual(matrix.cells.count, 100)
         XCTAssertEqual(matrix.cells.reduce(0) { $0 + $1.count }, 10_000)
+        // Rendered, the diagonal (right answers, most of every row) is darker than the rest.
+        func brightness(_ cells: [RenderedChart.Cell]) -> Double {
+            let sums = cells.map { c -> Int in let p = matrix.image.pixel(Int(c.box.x + 3), Int(c.box.y + 3)); return p.r + p.g + p.b }
+            return Double(sums.reduce(0, +)) / Double(sums.count)
+        }
+        XCTAssertLessThan(brightness(matrix.cells.filter { $0.row == $0.column }) + 200, brightness(matrix.cells.filter { $0.row != $0.column }))
 
         // Every train line of metrics.jsonl has the throughput and the wait; TensorBoard has them too.
         let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
