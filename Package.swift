@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "CohortOptimTests", dependencies: ["Cohort", "CohortOptim"], path: "Tests/CohortOptimTests"),
         .testTarget(name: "CohortFormatsTests", dependencies: ["Cohort", "CohortFormats"], path: "Tests/CohortFormatsTests"),
         .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN", "CInt8"], path: "Tests/CohortNNTests"),
-        .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain"],
+        .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain", "CZlib"],
                     path: "Tests/CohortTrainTests"),
         .testTarget(name: "CohortDistillTests", dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortTrain", "CohortDistill"],
                     path: "Tests/CohortDistillTests"),

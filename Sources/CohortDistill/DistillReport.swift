@@ -55,11 +55,13 @@ public struct DistillReport: Encodable {
     public let rows: [Row]
     /// Every seed's students when more than one was trained (the first is the table's).
     public let seeds: [SeedResult]
+    /// The `cohort compare` report of those students (relative to the run folder), when there are several.
+    public let comparison: String?
 
     public init(name: String, summary: String, distillation: Distillation?, studentSteps: Int?, ranks: Int, seconds: Double,
-                rows: [Row], seeds: [SeedResult] = []) {
+                rows: [Row], seeds: [SeedResult] = [], comparison: String? = nil) {
         self.name = name; self.summary = summary; self.distillation = distillation; self.studentSteps = studentSteps
-        self.ranks = ranks; self.seconds = seconds; self.rows = rows; self.seeds = seeds
+        self.ranks = ranks; self.seconds = seconds; self.rows = rows; self.seeds = seeds; self.comparison = comparison
     }
 
     public func row(_ role: Role) -> Row? { rows.first { $0.role == role } }
@@ -87,7 +89,7 @@ public struct DistillReport: Encodable {
 
     static func mean(_ v: [Int]) -> Double { Double(v.reduce(0, +)) / Double(max(v.count, 1)) }
 
-    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed }
+    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed, comparison }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -101,6 +103,7 @@ public struct DistillReport: Encodable {
         try c.encodeIfPresent(gapClosed, forKey: .gapClosed)
         if !seeds.isEmpty { try c.encode(seeds, forKey: .seeds) }
         try c.encodeIfPresent(meanGapClosed, forKey: .meanGapClosed)
+        try c.encodeIfPresent(comparison, forKey: .comparison)
     }
 
     /// The table of report.md (also printed at the end of `cohort distill` and `cohort compress`).
@@ -139,6 +142,7 @@ public struct DistillReport: Encodable {
             if let g = meanGapClosed { md += String(format: "; the means close **%.1f%%** of the gap", g * 100) }
             md += ".\n"
         }
+        if let comparison { md += "Every student's figures and curves side by side: [\(comparison)](\(comparison)).\n" }
         if gapClosed == nil && row(.distilled) != nil {
             md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
         }

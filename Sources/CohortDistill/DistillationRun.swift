@@ -128,6 +128,7 @@ public final class DistillationRun {
             }
             seeds.append(.init(seed: seed, scratchErrors: seedScratchErrors, distilledErrors: d.errors))
         }
+        let comparison = repeats > 1 ? try compareStudents(seeds: seeds.map(\.seed)) : nil
 
         // Post-training int8 quantisation of the distilled student.
         if distill.quantize {
@@ -156,7 +157,8 @@ public final class DistillationRun {
                              distill.transfer.set.rawValue, distill.transfer.multiplier, transfer.dataset.count, Double(distill.temperature),
                              Double(distill.alpha), student.totalSteps)
         let report = DistillReport(name: config.name, summary: summary, distillation: settings, studentSteps: student.totalSteps,
-                                   ranks: comm.size, seconds: Runtime.now() - started, rows: rows, seeds: repeats > 1 ? seeds : [])
+                                   ranks: comm.size, seconds: Runtime.now() - started, rows: rows, seeds: repeats > 1 ? seeds : [],
+                                   comparison: comparison)
         if isLeader { try report.write(to: folder) }
         return report
     }
@@ -167,6 +169,19 @@ public final class DistillationRun {
         let (c, y) = try stages.subRun(name, overrides)
         return (try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                             data: data, trainSet: trainSet, distillation: distillation), y)
+    }
+
+    /// `cohort compare` of every student sub-run (distilled, then scratch with `--baseline`), into
+    /// `compare-students/`; returns its report's path relative to the run folder.
+    private func compareStudents(seeds: [UInt64]) throws -> String {
+        let names = seeds.enumerated().map { $0.offset == 0 ? "student" : "student-seed\($0.element)" }
+        let scratch = baseline ? names.map { $0.replacingOccurrences(of: "student", with: "scratch") } : []
+        let folderName = "compare-students"
+        if isLeader {
+            let comparison = try RunComparison.load((names + scratch).map { folder.appendingPathComponent($0).path })
+            try comparison.write(to: folder.appendingPathComponent(folderName))
+        }
+        return "\(folderName)/report.md"
     }
 
     /// What the scratch student trains on: the transfer set's examples that have labels, in the

@@ -1,50 +1,34 @@
 import Foundation
 
-/// One line of a chart: a name for the legend and its points.
-public struct ChartSeries: Sendable {
-    public let name: String
-    public let x: [Double]
-    public let y: [Double]
-
-    /// Points `(x[i], y[i])`; the arrays must have equal length. Non-finite points break the line.
-    public init(name: String, x: [Double], y: [Double]) {
-        precondition(x.count == y.count, "ChartSeries '\(name)': \(x.count) x values but \(y.count) y values")
-        self.name = name
-        self.x = x
-        self.y = y
-    }
-
-    /// Points `(i, y[i])` for i = 0, 1, ...
-    public init(name: String, y: [Double]) {
-        self.init(name: name, x: y.indices.map(Double.init), y: y)
-    }
-}
-
-/// Renders line charts (loss and accuracy curves) as standalone SVG documents.
+/// Renders line charts (loss, accuracy, learning rate, throughput) as standalone SVG documents.
+///
+/// Each series is drawn over its own points: a line through them in order, broken only where a
+/// measured value is not finite. Where points are far apart (or a point has no neighbour to join)
+/// each gets a marker, so a series of a few points is never invisible. The legend sits to the right
+/// of the plot, outside it, so it never hides a curve.
 public enum SVGLineChart {
-    private static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    /// Points closer than this (pixels, on average) make a line dense enough to read without markers.
+    static let markerSpacing = 10.0
 
-    /// An SVG document with the series drawn over labelled axes, a legend and a title.
-    /// Axes span the finite points of all series, rounded out to tick values.
+    /// An SVG document with the series drawn over labelled axes, a legend and a title. Axes span
+    /// the finite points of all series, rounded out to tick values (and down to 0 with
+    /// `yIncludesZero`, for quantities such as a rate whose size matters more than its wiggles).
     public static func render(title: String, series: [ChartSeries], xLabel: String = "", yLabel: String = "",
-                              width: Int = 720, height: Int = 420) -> String {
-        let width = Double(max(width, 200)), height = Double(max(height, 150))
+                              yIncludesZero: Bool = false, width: Int = 720, height: Int = 420) -> String {
+        let chartWidth = Double(max(width, 200)), height = Double(max(height, 150))
         let left = 72.0, right = 20.0, top = 44.0, bottom = 56.0
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let plotWidth = chartWidth - left - right, plotHeight = height - top - bottom
+        let legendWidth = series.isEmpty ? 0 : min(series.map { SVGDocument.textWidth(legendName($0)) }.max()! + 48, 320)
 
-        let points = series.flatMap { zip($0.x, $0.y).filter { $0.0.isFinite && $0.1.isFinite } }
-        let xTicks = AxisTicks(minimum: points.map(\.0).min() ?? 0, maximum: points.map(\.0).max() ?? 1)
-        let yTicks = AxisTicks(minimum: points.map(\.1).min() ?? 0, maximum: points.map(\.1).max() ?? 1)
+        let points = series.flatMap(\.finitePoints)
+        let xTicks = AxisTicks(minimum: points.map(\.x).min() ?? 0, maximum: points.map(\.x).max() ?? 1)
+        let yLow = points.map(\.y).min() ?? 0, yHigh = points.map(\.y).max() ?? 1
+        let yTicks = AxisTicks(minimum: yIncludesZero ? min(yLow, 0) : yLow, maximum: yIncludesZero ? max(yHigh, 0) : yHigh)
         func px(_ x: Double) -> Double { left + (x - xTicks.lower) / (xTicks.upper - xTicks.lower) * plotWidth }
         func py(_ y: Double) -> Double { top + (1 - (y - yTicks.lower) / (yTicks.upper - yTicks.lower)) * plotHeight }
-        func f(_ v: Double) -> String { String(format: "%.2f", v) }
+        let f = SVGDocument.number, escape = SVGDocument.escape
 
-        var svg: [String] = []
-        svg.append(##"<?xml version="1.0" encoding="UTF-8"?>"##)
-        svg.append(##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(Int(width))" height="\##(Int(height))" viewBox="0 0 \##(Int(width)) \##(Int(height))" font-family="sans-serif" font-size="12">"##)
-        svg.append(##"<rect width="100%" height="100%" fill="white"/>"##)
-        svg.append(##"<text x="\##(f(width / 2))" y="24" text-anchor="middle" font-size="16" font-weight="bold">\##(escape(title))</text>"##)
-
+        var svg = SVGDocument(width: chartWidth + legendWidth, height: height, title: title)
         // Grid lines and tick labels.
         svg.append(##"<g stroke="#e0e0e0" stroke-width="1">"##)
         for t in xTicks.values { svg.append(##"<line x1="\##(f(px(t)))" y1="\##(f(top))" x2="\##(f(px(t)))" y2="\##(f(top + plotHeight))"/>"##) }
@@ -66,64 +50,66 @@ public enum SVGLineChart {
             svg.append(##"<text transform="translate(18 \##(f(top + plotHeight / 2))) rotate(-90)" text-anchor="middle">\##(escape(yLabel))</text>"##)
         }
 
-        // The lines: one path per series, restarted after every non-finite point.
+        var marked: [Bool] = []
         for (i, s) in series.enumerated() {
-            let color = palette[i % palette.count]
-            var path: [String] = []
-            var penDown = false
-            var finite: [(Double, Double)] = []
-            for (x, y) in zip(s.x, s.y) {
-                guard x.isFinite, y.isFinite else { penDown = false; continue }
-                path.append("\(penDown ? "L" : "M")\(f(px(x))) \(f(py(y)))")
-                penDown = true
-                finite.append((x, y))
-            }
+            let color = self.color(s, i)
+            let pieces = segments(s)
+            let finite = pieces.joined().map { (px($0.x), py($0.y)) }
+            let spacing = finite.count > 1 ? abs(finite.last!.0 - finite.first!.0) / Double(finite.count - 1) : 0
+            let sparse = spacing >= markerSpacing
+            marked.append(sparse || pieces.contains { $0.count == 1 })
             svg.append(##"<g class="series" data-name="\##(escape(s.name))">"##)
-            if !path.isEmpty {
-                svg.append(##"<path d="\##(path.joined(separator: " "))" fill="none" stroke="\##(color)" stroke-width="2" stroke-linejoin="round"/>"##)
+            let dash = s.stroke.dashArray.map { ##" stroke-dasharray="\##($0)""## } ?? ""
+            for piece in pieces where piece.count > 1 {
+                let d = piece.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.x))) \(f(py($0.element.y)))" }
+                svg.append(##"<path d="\##(d.joined(separator: " "))" fill="none" stroke="\##(color)" stroke-width="2" stroke-linejoin="round"\##(dash)/>"##)
             }
-            // A lone point draws no line; mark it so it is not invisible.
-            if finite.count == 1 {
-                svg.append(##"<circle cx="\##(f(px(finite[0].0)))" cy="\##(f(py(finite[0].1)))" r="3" fill="\##(color)"/>"##)
+            // A point with no neighbour draws no line: it gets a marker, and so does every point of a sparse series.
+            for piece in pieces where sparse || piece.count == 1 {
+                for p in piece {
+                    svg.append(##"<circle cx="\##(f(px(p.x)))" cy="\##(f(py(p.y)))" r="\##(piece.count == 1 ? "4" : "3")" fill="\##(color)"/>"##)
+                }
             }
             svg.append("</g>")
         }
 
-        // Legend in the top-right corner of the plot.
         if !series.isEmpty {
-            let longest = series.map(\.name.count).max() ?? 0
-            let boxWidth = min(Double(longest) * 7 + 40, plotWidth), boxHeight = Double(series.count) * 18 + 8
-            let x0 = left + plotWidth - boxWidth - 8, y0 = top + 8
+            let x0 = chartWidth, y0 = top, boxHeight = Double(series.count) * 18 + 8
             svg.append(##"<g class="legend">"##)
-            svg.append(##"<rect x="\##(f(x0))" y="\##(f(y0))" width="\##(f(boxWidth))" height="\##(f(boxHeight))" fill="white" fill-opacity="0.85" stroke="#999"/>"##)
+            svg.append(##"<rect class="legend-box" x="\##(f(x0))" y="\##(f(y0))" width="\##(f(legendWidth - 8))" height="\##(f(boxHeight))" fill="white" stroke="#999"/>"##)
             for (i, s) in series.enumerated() {
-                let y = y0 + 16 + Double(i) * 18
-                svg.append(##"<line x1="\##(f(x0 + 8))" y1="\##(f(y - 4))" x2="\##(f(x0 + 28))" y2="\##(f(y - 4))" stroke="\##(palette[i % palette.count])" stroke-width="2"/>"##)
-                svg.append(##"<text x="\##(f(x0 + 34))" y="\##(f(y))">\##(escape(s.name))</text>"##)
+                let y = y0 + 16 + Double(i) * 18, color = self.color(s, i)
+                let dash = s.stroke.dashArray.map { ##" stroke-dasharray="\##($0)""## } ?? ""
+                svg.append(##"<g class="legend-entry" data-name="\##(escape(s.name))" data-color="\##(color)">"##)
+                svg.append(##"<line x1="\##(f(x0 + 8))" y1="\##(f(y - 4))" x2="\##(f(x0 + 32))" y2="\##(f(y - 4))" stroke="\##(color)" stroke-width="2"\##(dash)/>"##)
+                if marked[i] { svg.append(##"<circle cx="\##(f(x0 + 20))" cy="\##(f(y - 4))" r="3" fill="\##(color)"/>"##) }
+                svg.append(##"<text x="\##(f(x0 + 38))" y="\##(f(y))">\##(escape(legendName(s)))</text>"##)
+                svg.append("</g>")
             }
             svg.append("</g>")
         }
-        svg.append("</svg>")
-        return svg.joined(separator: "\n") + "\n"
+        return svg.text()
     }
 
-    /// Text safe inside XML elements and attributes. XML 1.0 cannot hold most control characters
-    /// even escaped, so they become spaces.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n", "\r": out += " "
-            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: out += " "
-            default: out.unicodeScalars.append(scalar)
+    /// The series' finite points in runs between its measured non-finite values (the gaps).
+    static func segments(_ s: ChartSeries) -> [[(x: Double, y: Double)]] {
+        var pieces: [[(x: Double, y: Double)]] = [[]]
+        for (x, y) in zip(s.x, s.y) {
+            if x.isFinite && y.isFinite {
+                pieces[pieces.count - 1].append((x, y))
+            } else if !pieces[pieces.count - 1].isEmpty {
+                pieces.append([])
             }
         }
-        return out
+        return pieces.filter { !$0.isEmpty }
+    }
+
+    static func color(_ s: ChartSeries, _ index: Int) -> String {
+        ChartSeries.palette[(s.color ?? index) % ChartSeries.palette.count]
+    }
+
+    /// The legend says so when a series has nothing to draw, rather than naming an invisible line.
+    static func legendName(_ s: ChartSeries) -> String {
+        s.finitePoints.isEmpty ? "\(s.name) (no finite value)" : s.name
     }
 }

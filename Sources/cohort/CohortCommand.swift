@@ -7,7 +7,8 @@ struct CohortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cohort",
         abstract: "Train neural networks on CPUs with several processes (mpirun), Hogwild, or distillation.",
-        subcommands: [TrainCommand.self, DistillCommand.self, CompressCommand.self, EvalCommand.self, PredictCommand.self, ExportCommand.self, GradcheckCommand.self, BenchCommand.self, CheckCommand.self])
+        subcommands: [TrainCommand.self, DistillCommand.self, CompressCommand.self, EvalCommand.self, PredictCommand.self, ExportCommand.self,
+                      CompareCommand.self, GradcheckCommand.self, BenchCommand.self, CheckCommand.self])
 }
 
 /// The error policy in one place: one line on stderr naming what is wrong, and a non-zero exit.

@@ -1,36 +1,10 @@
 @testable import CohortFormats
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import XCTest
 
 final class SVGLineChartTests: XCTestCase {
-    /// Parses `svg` as XML, collecting element names, attributes and text.
-    final class Collector: NSObject, XMLParserDelegate {
-        var elements: [(name: String, attributes: [String: String])] = []
-        /// The text of each element that has some, in document order.
-        var texts: [String] = []
-        private var current = ""
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                    attributes: [String: String] = [:]) {
-            elements.append((name, attributes))
-            current = ""
-        }
-        // The parser may deliver one text node in several pieces (around entities).
-        func parser(_ parser: XMLParser, foundCharacters string: String) { current += string }
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            if !current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { texts.append(current) }
-            current = ""
-        }
-    }
-
-    func parse(_ svg: String, file: StaticString = #filePath, line: UInt = #line) -> Collector {
-        let collector = Collector()
-        let parser = XMLParser(data: Data(svg.utf8))
-        parser.delegate = collector
-        XCTAssertTrue(parser.parse(), "not well-formed: \(String(describing: parser.parserError))", file: file, line: line)
-        return collector
+    func parse(_ svg: String, file: StaticString = #filePath, line: UInt = #line) -> SVGCollector {
+        SVGCollector.parse(svg, file: file, line: line)
     }
 
     func testWellFormedWithSeriesLegendTitleAndTicks() {
@@ -48,8 +22,9 @@ final class SVGLineChartTests: XCTestCase {
         XCTAssertEqual(paths.count, 2)
         XCTAssertEqual(paths[0].filter { $0 == "M" }.count, 1)
         XCTAssertEqual(paths[0].filter { $0 == "L" }.count, 3)
-        // The NaN splits the eval line into two pieces.
-        XCTAssertEqual(paths[1].filter { $0 == "M" }.count, 2)
+        // The measured NaN splits the eval line: the point before it stands alone (a marker), the two after are a line.
+        XCTAssertEqual(paths[1].filter { $0 == "M" }.count, 1)
+        XCTAssertEqual(paths[1].filter { $0 == "L" }.count, 1)
         // Title, then x ticks (0...3, step 0.5), y ticks (0.5...2.5, step 0.5), axis labels, legend.
         XCTAssertEqual(xml.texts, ["Loss <train & eval>", "0.0", "0.5", "1.0", "1.5", "2.0", "2.5", "3.0", "0.5", "1.0", "1.5", "2.0", "2.5",
                                    "epoch", "loss", "train \"loss\"", "eval"])
@@ -75,7 +50,26 @@ final class SVGLineChartTests: XCTestCase {
             XCTAssertEqual(xml.elements.first?.name, "svg")
         }
         let single = parse(SVGLineChart.render(title: "", series: [ChartSeries(name: "one", x: [5], y: [3])]))
-        XCTAssertEqual(single.elements.filter { $0.name == "circle" }.count, 1, "a lone point gets a marker")
+        XCTAssertEqual(single.elements.filter { $0.name == "circle" }.count, 2, "a lone point gets a marker (and so does its legend swatch)")
+    }
+
+    /// Markers where points are far apart, none on a dense line; the legend lies right of the plot,
+    /// so it never covers a curve, and names a series with nothing to draw as such.
+    func testMarkersWhereSparseAndTheLegendOutsideThePlot() {
+        let dense = ChartSeries(name: "dense", y: (0..<200).map { Double($0) })
+        let sparse = ChartSeries(name: "sparse", x: [0, 100, 199], y: [5, 50, 150], color: 3, stroke: .dashed)
+        let empty = ChartSeries(name: "empty", x: [1], y: [.nan])
+        let xml = parse(SVGLineChart.render(title: "t", series: [dense, sparse, empty], width: 720))
+        let circles = xml.elements.filter { $0.name == "circle" }.compactMap { $0.attributes["fill"] }
+        // Three on the sparse line, one on its legend swatch; none on the dense one.
+        XCTAssertEqual(circles, Array(repeating: ChartSeries.palette[3], count: 4))
+        let dashed = xml.elements.filter { $0.name == "path" && $0.attributes["stroke-dasharray"] != nil }
+        XCTAssertEqual(dashed.count, 1)
+        let box = xml.elements.first { $0.attributes["class"] == "legend-box" }!
+        XCTAssertGreaterThanOrEqual(Double(box.attributes["x"]!)!, 700, "the plot ends at x = 700")
+        let entries = xml.elements.filter { $0.attributes["class"] == "legend-entry" }
+        XCTAssertEqual(entries.compactMap { $0.attributes["data-color"] }, [ChartSeries.palette[0], ChartSeries.palette[3], ChartSeries.palette[2]])
+        XCTAssertTrue(xml.texts.contains("empty (no finite value)"), "\(xml.texts)")
     }
 
     func testTickLabels() {
@@ -91,6 +85,6 @@ final class SVGLineChartTests: XCTestCase {
         }
         let flat = AxisTicks(minimum: 3, maximum: 3)
         XCTAssertTrue(flat.lower < 3 && flat.upper > 3)
-        XCTAssertEqual(SVGLineChart.escape("a<b>&\"c'\u{7}"), "a&lt;b&gt;&amp;&quot;c&apos; ")
+        XCTAssertEqual(SVGDocument.escape("a<b>&\"c'\u{7}"), "a&lt;b&gt;&amp;&quot;c&apos; ")
     }
 }

@@ -111,6 +111,13 @@ final class DistillCLITests: XCTestCase {
         let s = Double(scratch.reduce(0, +)) / 3, d = Double(distilled.reduce(0, +)) / 3, teacherErrors = Double(errors("teacher"))
         XCTAssertEqual(json["meanGapClosed"] as! Double, (s - d) / (s - teacherErrors), accuracy: 1e-9)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("distill/scratch-seed6/metrics.jsonl").path))
+        // The report links a `cohort compare` of the six students, which names the seed as their difference.
+        XCTAssertEqual(json["comparison"] as? String, "compare-students/report.md")
+        XCTAssertTrue(r.stdout.contains("[compare-students/report.md](compare-students/report.md)"), r.stdout)
+        let comparison = try report(dir, "distill/compare-students")
+        XCTAssertEqual((comparison["runs"] as! [[String: Any]]).map { $0["label"] as? String },
+                       ["student", "student-seed5", "student-seed6", "scratch", "scratch-seed5", "scratch-seed6"])
+        XCTAssertTrue((comparison["differences"] as! [[String: Any]]).contains { $0["key"] as? String == "seed" })
 
         let bad = try CLI.run(["cohort", "distill", config, "--repeats", "0", "--quiet"])
         XCTAssertNotEqual(bad.status, 0)

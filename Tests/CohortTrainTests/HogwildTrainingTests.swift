@@ -58,6 +58,18 @@ final class HogwildTrainingTests: XCTestCase {
         let second = try mpirun(["train", config, "--resume", "--set", "training.epochs=3"] + limit)
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stdout.contains("applied 200 updates"), second.stdout)
+        // The report's curves run over both sessions; Hogwild waits for no gradients, so that chart is absent.
+        let splits = ["train", "validation", "test"]
+        let run = dir.appendingPathComponent("resumed")
+        try RenderedChart.assertCharts(in: run, [("loss.svg", splits), ("accuracy.svg", splits), ("learning-rate.svg", ["learning rate"]),
+                                                 ("throughput.svg", ["samples/s"])], absent: ["gradient-wait.svg"])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("report.json"))) as! [String: Any]
+        let history = report["history"] as! [[String: Any]]
+        // Hogwild's rank 0 validates when the shared count crosses into a new epoch, so the run's last
+        // epoch ends with the final test instead: here the end of epoch 2 (in the resumed session).
+        XCTAssertEqual(history.compactMap { $0["validationAccuracy"] }.count, 1)
+        XCTAssertEqual(history.compactMap { $0["testAccuracy"] }.count, 2, "each session's final test")
+        XCTAssertEqual(report["mode"] as? String, "hogwild")
         let checkpoint = try Safetensors.read(from: dir.appendingPathComponent("resumed/checkpoints/latest.safetensors"))
         XCTAssertEqual(checkpoint.metadata["step"], "150")
     }

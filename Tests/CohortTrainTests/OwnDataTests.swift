@@ -122,7 +122,10 @@ final class OwnDataTests: XCTestCase {
         XCTAssertFalse(metrics.contains("accuracy"))
         let report = try String(contentsOf: dir.appendingPathComponent("line/report.md"), encoding: .utf8)
         XCTAssertTrue(report.contains("Test RMSE") && report.contains("best validation RMSE"), report)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("line/rmse.svg").path))
+        let splits = ["train", "validation", "test"]
+        try RenderedChart.assertCharts(in: dir.appendingPathComponent("line"),
+                                       [("loss.svg", splits), ("rmse.svg", splits), ("learning-rate.svg", ["learning rate"]), ("throughput.svg", ["samples/s"])],
+                                       absent: ["accuracy.svg", "gradient-wait.svg", "confusion-matrix.svg"])
         let eval = try CLI.run(["cohort", "eval", dir.appendingPathComponent("line/checkpoints/latest.safetensors").path])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         XCTAssertTrue(eval.stdout.contains(line.split(separator: ",")[0].replacingOccurrences(of: "test ", with: "")), "\(eval.stdout) vs \(line)")

@@ -22,7 +22,7 @@ public enum Checkpoint {
             for (e, p) in zip(arena.entries, arena.parameters) { tensors[e.path] = SafetensorsTensor(p.value) }
         }
         for (name, t) in optimizer.state { tensors["optimizer." + name] = SafetensorsTensor(t) }
-        let encoder = Self.jsonEncoder()
+        let encoder = TrainState.jsonEncoder()
         var metadata = [
             "format": format,
             "step": String(state.step),
@@ -33,21 +33,6 @@ public enum Checkpoint {
         metadata["schedule"] = String(decoding: try encoder.encode(plan.state), as: UTF8.self)
         metadata["data"] = try data.json()
         try Safetensors.write(tensors, metadata: metadata, to: url)
-    }
-
-    /// JSON for the metadata: a non-finite number (a loss that overflowed, say) is written as the
-    /// string "nan", "inf" or "-inf" and read back, so no value can make a save fail.
-    static func jsonEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
-    }
-
-    static func jsonDecoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return decoder
     }
 
     /// Reads the checkpoint on rank 0 and broadcasts it, so ranks need not share a file system.
@@ -62,7 +47,7 @@ public enum Checkpoint {
                 throw CohortError.invalid("\(url.path): not a Cohort checkpoint (format metadata missing)")
             }
             try session.model.load(file)
-            state = try Self.jsonDecoder().decode(TrainState.self, from: Data(json.utf8))
+            state = try TrainState.jsonDecoder().decode(TrainState.self, from: Data(json.utf8))
             for name in file.names where name.hasPrefix("optimizer.") {
                 optimizerState[String(name.dropFirst("optimizer.".count))] = try file.floatTensor(name)
             }
@@ -70,20 +55,20 @@ public enum Checkpoint {
                 throw CohortError.invalid("\(url.path): optimizer state does not fit the configured optimizer: \(error)")
             }
             if let saved = file.metadata["schedule"] {
-                try plan.restore(try Self.jsonDecoder().decode(LearningRatePlan.State.self, from: Data(saved.utf8)))
+                try plan.restore(try TrainState.jsonDecoder().decode(LearningRatePlan.State.self, from: Data(saved.utf8)))
             }
             header[0] = 1
         }
         guard comm.size > 1 else { return state }
         // Rank 0 sends parameters (broadcast by the trainer), optimizer state and the loop state.
         try comm.allreduce(&header)
-        var stateBytes = [UInt8](comm.rank == 0 ? try Self.jsonEncoder().encode(state) : Data())
+        var stateBytes = [UInt8](comm.rank == 0 ? try TrainState.jsonEncoder().encode(state) : Data())
         try broadcastBytes(&stateBytes, comm)
-        state = try Self.jsonDecoder().decode(TrainState.self, from: Data(stateBytes))
-        var optimizerBytes = [UInt8](comm.rank == 0 ? try Self.jsonEncoder().encode(optimizerState.mapValues(\.scalars)) : Data())
+        state = try TrainState.jsonDecoder().decode(TrainState.self, from: Data(stateBytes))
+        var optimizerBytes = [UInt8](comm.rank == 0 ? try TrainState.jsonEncoder().encode(optimizerState.mapValues(\.scalars)) : Data())
         try broadcastBytes(&optimizerBytes, comm)
         if comm.rank != 0 {
-            let values = try Self.jsonDecoder().decode([String: [Float]].self, from: Data(optimizerBytes))
+            let values = try TrainState.jsonDecoder().decode([String: [Float]].self, from: Data(optimizerBytes))
             let own = session.optimizer.state
             var restored: [String: Tensor] = [:]
             for (k, v) in values { restored[k] = try Tensor(shape: own[k]?.shape ?? [v.count], scalars: v) }

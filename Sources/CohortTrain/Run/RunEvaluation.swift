@@ -27,11 +27,8 @@ extension Trainer {
         var stop = false
         if let validator = evaluation.validator {
             let v = try validator.evaluate(model, communicator: communicator)
-            try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: "validation", result: v)
-            if let i = state.history.indices.last {
-                state.history[i].validationLoss = v.loss
-                if v.task == .regression { state.history[i].validationRMSE = v.rmse } else { state.history[i].validationAccuracy = v.accuracy }
-            }
+            try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: .validation, result: v)
+            state.record(v, split: .validation)
             _ = plan.record(metric: v.score)
             if v.score > state.bestValidationScore ?? -.infinity {
                 state.bestValidationScore = v.score
@@ -48,7 +45,8 @@ extension Trainer {
         }
         if evaluation.testEveryEpoch {
             let test = try evaluation.tester.evaluate(model, communicator: communicator)
-            try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: "test", result: test)
+            try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: .test, result: test)
+            state.record(test, split: .test)
         }
         return stop
     }

@@ -6,7 +6,9 @@ import Foundation
 ///   metrics.jsonl          one JSON object per logged step / evaluation
 ///   events.out.tfevents.*  TensorBoard scalars
 ///   checkpoints/latest.safetensors, checkpoints/best.safetensors
-///   report.md, report.json, loss.svg, accuracy.svg
+///   report.md, report.json     the final figures (Report, RunSummary)
+///   loss.svg, accuracy.svg (rmse.svg), learning-rate.svg, throughput.svg, gradient-wait.svg,
+///   confusion-matrix.svg       the charts (ReportCharts)
 public struct RunFolder {
     public let url: URL
     public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
@@ -14,9 +16,14 @@ public struct RunFolder {
     public var bestCheckpoint: URL { checkpoints.appendingPathComponent("best.safetensors") }
     public var metrics: URL { url.appendingPathComponent("metrics.jsonl") }
     public var config: URL { url.appendingPathComponent("config.yaml") }
+    public var report: URL { url.appendingPathComponent("report.json") }
 
     public init(directory: String, name: String) {
         url = URL(fileURLWithPath: directory).appendingPathComponent(name)
+    }
+
+    public init(url: URL) {
+        self.url = url
     }
 
     /// Creates the folders. A fresh run refuses to overwrite a folder that already has checkpoints

@@ -21,6 +21,19 @@ final class RunTelemetry {
 
     struct Window {
         var loss = 0.0, steps = 0, correct = 0, examples = 0
+        /// Seconds spent in the steps (start to update: loading, forward, backward, the gradient
+        /// average, the update), and of those, waiting for the gradient average after backward.
+        var stepSeconds = 0.0, waitSeconds = 0.0
+
+        /// The figures as one array, to be summed over ranks by one allreduce.
+        var sums: [Double] { [loss, Double(steps), Double(correct), Double(examples), stepSeconds, waitSeconds] }
+
+        init() {}
+
+        init(sums: [Double]) {
+            (loss, steps, correct, examples) = (sums[0], Int(sums[1]), Int(sums[2]), Int(sums[3]))
+            (stepSeconds, waitSeconds) = (sums[4], sums[5])
+        }
     }
 
     init(progress: Progress) {
@@ -68,12 +81,14 @@ final class RunTelemetry {
         trace.recorder.record(trace.optimizer, start: clock.synchronized, end: clock.updated)
     }
 
-    /// Adds an applied step to the window.
-    func count(_ outcome: TrainingStep.Outcome) {
+    /// Adds an applied step, and the phase times on its clock, to the window (no allocation: it runs every step).
+    func count(_ outcome: TrainingStep.Outcome, clock: StepClock) {
         window.loss += Double(outcome.loss)
         window.steps += 1
         window.correct += outcome.correct
         window.examples += outcome.examples
+        window.stepSeconds += Double(clock.updated &- clock.started) * 1e-9
+        window.waitSeconds += Double(clock.synchronized &- clock.backwardEnded) * 1e-9
     }
 
     /// Empties the window and returns this rank's sums (loss, steps, correct, examples).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the loop is: saved in checkpoints (JSON) so `--resume` continues exactly.
 public struct TrainState: Codable, Sendable {
     public var step = 0
@@ -12,23 +14,63 @@ public struct TrainState: Codable, Sendable {
     /// on from there rather than from every rank's epoch 0.
     public var hogwildPositions: [[Int]]?
 
-    /// One logged step: the training metrics since the last one, and the validation figures of
-    /// the epoch it ends (classification: accuracy; regression: RMSE).
-    public struct HistoryPoint: Codable, Sendable {
+    /// One step of the run's curves: the training figures of the log window it ends, and the
+    /// evaluations made at that step. A figure that was not measured at this step is nil (a
+    /// validation figure between epochs, the training figures of an epoch's end that is not a
+    /// log step); a measured value that is not finite stays as it is. Fields added after the first
+    /// checkpoints are optional, so those checkpoints still decode.
+    public struct HistoryPoint: Codable, Sendable, Equatable {
         public var step: Int
-        public var trainLoss: Double
+        public var trainLoss: Double?
         public var trainAccuracy: Double?
         public var trainRMSE: Double?
+        /// The rate of the window's last step.
+        public var learningRate: Double?
+        /// Training examples per second over the window, all ranks together.
+        public var samplesPerSecond: Double?
+        /// Multi-rank sync: the mean wait for the gradient average per step (after backward), in ms.
+        public var gradientWaitMs: Double?
         public var validationLoss: Double?
         public var validationAccuracy: Double?
         public var validationRMSE: Double?
+        public var testLoss: Double?
+        public var testAccuracy: Double?
+        public var testRMSE: Double?
 
-        public init(step: Int, trainLoss: Double, trainAccuracy: Double?, trainRMSE: Double?) {
+        public init(step: Int) {
             self.step = step
-            self.trainLoss = trainLoss
-            self.trainAccuracy = trainAccuracy
-            self.trainRMSE = trainRMSE
         }
+
+        /// Sets `split`'s figures from `result` (accuracy or RMSE, by task).
+        public mutating func record(_ result: Evaluation, split: EvaluationSplit) {
+            let accuracy = result.task == .classification ? result.accuracy : nil
+            switch split {
+            case .validation: (validationLoss, validationAccuracy, validationRMSE) = (result.loss, accuracy, result.rmse)
+            case .test: (testLoss, testAccuracy, testRMSE) = (result.loss, accuracy, result.rmse)
+            }
+        }
+    }
+
+    /// Records an evaluation made at the current step: on the last history point when it is this
+    /// step's, else on a new point that has no training figures.
+    public mutating func record(_ result: Evaluation, split: EvaluationSplit) {
+        if history.last?.step != step { history.append(HistoryPoint(step: step)) }
+        history[history.count - 1].record(result, split: split)
+    }
+
+    /// Encoders for the state in checkpoints: JSON has no NaN or infinity, and a measured
+    /// non-finite loss must survive a checkpoint as itself.
+    static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    static func jsonDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
     }
 
     public init() {}

@@ -26,6 +26,13 @@ extension Trainer {
         var indices = data.sampler.indices(epoch: myEpoch)
         var lastEvaluatedEpoch = state.epoch, skippedInARow = 0
         telemetry.begin(at: state.step)
+        // Throughput from the shared update counter: every process's updates, not rank 0's alone.
+        var logged = (updates: state.step * comm.size, time: Runtime.now())
+        func samplesPerSecond(updates: Int) -> Double? {
+            defer { logged = (updates, Runtime.now()) }
+            let seconds = Runtime.now() - logged.time
+            return seconds > 0 ? Double((updates - logged.updates) * data.batchSize) / seconds : nil
+        }
         while true {
             if let signal = StopSignal.pending { shared.requestStop(code: UInt64(signal)) }
             let claimed = Int(shared.addUpdates(1))
@@ -58,7 +65,7 @@ extension Trainer {
             }
             skippedInARow = 0
             myUpdates += 1
-            telemetry.count(outcome)
+            telemetry.count(outcome, clock: step.clock)
             if telemetry.hasRankLog && myUpdates % t.logEvery == 0 {
                 telemetry.logRank(String(format: "update %d (global %d) rank %d: loss %.5f, %.1f s", myUpdates, claimed + 1, comm.rank,
                                          outcome.loss, Runtime.now() - telemetry.started))
@@ -67,7 +74,10 @@ extension Trainer {
             state.step = globalStep + 1
             telemetry.progress.update(step: state.step, epoch: globalStep / data.stepsPerEpoch + 1, loss: outcome.loss, learningRate: lr,
                                       logEvery: t.logEvery)
-            if myUpdates % t.logEvery == 0 { try recordTraining(telemetry.takeWindow(), learningRate: lr) }
+            if myUpdates % t.logEvery == 0 {
+                try recordTraining(telemetry.takeWindow(), learningRate: lr, samplesPerSecond: samplesPerSecond(updates: claimed + 1),
+                                   gradientWaitMs: nil)
+            }
             let epoch = globalStep / data.stepsPerEpoch
             if epoch > lastEvaluatedEpoch {
                 lastEvaluatedEpoch = epoch
@@ -92,6 +102,11 @@ extension Trainer {
         }
         state.step = data.totalSteps
         state.epoch = Swift.max(state.epoch, data.totalSteps / data.stepsPerEpoch)
+        if isLeader {
+            // The steps since the last log line, so the curves reach the end of the run.
+            try recordTraining(telemetry.takeWindow(), learningRate: plan.learningRate(at: state.step - 1),
+                               samplesPerSecond: samplesPerSecond(updates: Swift.min(Int(shared.updates), totalUpdates)), gradientWaitMs: nil)
+        }
         let test = try finish(seconds: Runtime.now() - telemetry.started)
         if isLeader {
             print(String(format: "hogwild: %d ranks applied %.0f updates (this rank %d) in %.1f s", comm.size, counts[0], myUpdates,

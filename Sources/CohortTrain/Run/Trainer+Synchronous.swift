@@ -28,7 +28,7 @@ extension Trainer {
                 }
                 telemetry.traceStep(step.clock, sync: step.sync.kind)
                 if outcome.applied {
-                    telemetry.count(outcome)
+                    telemetry.count(outcome, clock: step.clock)
                     skippedInARow = 0
                 } else {
                     state.skippedSteps += 1
@@ -72,10 +72,15 @@ extension Trainer {
                                      state.step, state.epoch, comm.rank, w.loss / Double(Swift.max(w.steps, 1)), w.steps,
                                      Double(w.correct) / Double(Swift.max(w.examples, 1)), Runtime.now() - telemetry.started))
         }
-        var sums = [w.loss, Double(w.steps), Double(w.correct), Double(w.examples)]
+        var sums = w.sums
         try comm.allreduce(&sums)
-        try recordTraining(RunTelemetry.Window(loss: sums[0], steps: Int(sums[1]), correct: Int(sums[2]), examples: Int(sums[3])),
-                           learningRate: learningRate)
+        let all = RunTelemetry.Window(sums: sums)
+        // Every rank's examples over the time a rank spent in its steps (evaluation and checkpoints
+        // are not steps); the wait per step is the mean over ranks, and exists only with several.
+        let waits = comm.size > 1 && step.sync.kind != .none
+        try recordTraining(all, learningRate: learningRate,
+                           samplesPerSecond: all.stepSeconds > 0 ? Double(all.examples) * Double(comm.size) / all.stepSeconds : nil,
+                           gradientWaitMs: waits ? all.waitSeconds / Double(all.steps) * 1e3 : nil)
     }
 
     /// Whether a rank was asked to stop (SIGINT, SIGTERM, SIGUSR1), agreed by every rank at the

@@ -157,16 +157,24 @@ public final class Trainer {
     public func enableRankLog() throws { try telemetry.openRankLog(folder: checkpoints.folder, rank: comm.rank) }
 
     /// Logs the training metrics of a window of steps (summed over ranks, or rank 0's in Hogwild)
-    /// and adds them to the history: the mean loss, and accuracy or RMSE.
-    func recordTraining(_ w: RunTelemetry.Window, learningRate: Float) throws {
+    /// and adds them to the history: the mean loss, accuracy or RMSE, the rate, and the window's
+    /// throughput and gradient wait as the loop measured them.
+    func recordTraining(_ w: RunTelemetry.Window, learningRate: Float, samplesPerSecond: Double?, gradientWaitMs: Double?) throws {
         guard w.steps > 0 else { return }
         let meanLoss = w.loss / Double(w.steps)
-        let regression = data.splits.task == .regression
-        let accuracy = regression ? nil : Double(w.correct) / Double(Swift.max(w.examples, 1))
-        let rmse = regression ? meanLoss.squareRoot() : nil
-        try telemetry.logger?.trainStep(step: state.step, epoch: state.epoch, loss: meanLoss, accuracy: accuracy, rmse: rmse,
-                                        learningRate: Double(learningRate))
-        state.history.append(.init(step: state.step, trainLoss: meanLoss, trainAccuracy: accuracy, trainRMSE: rmse))
+        // An evaluation may already have made a point at this step (Hogwild's rank 0 can log twice at one global step).
+        var point = state.history.last?.step == state.step ? state.history.removeLast() : TrainState.HistoryPoint(step: state.step)
+        point.trainLoss = meanLoss
+        if data.splits.task == .regression {
+            point.trainRMSE = meanLoss.squareRoot()
+        } else {
+            point.trainAccuracy = Double(w.correct) / Double(Swift.max(w.examples, 1))
+        }
+        point.learningRate = Double(learningRate)
+        point.samplesPerSecond = samplesPerSecond
+        point.gradientWaitMs = gradientWaitMs
+        try telemetry.logger?.trainStep(point, epoch: state.epoch)
+        state.history.append(point)
     }
 
     /// With non_finite: skip, ends the run once `count` steps in a row were skipped (every rank
@@ -183,11 +191,14 @@ public final class Trainer {
         let model = session.model
         try Consistency.averageBuffers(model, comm)
         let test = try evaluation.tester.evaluate(model, communicator: comm)
+        state.record(test, split: .test)
         try checkpoints.save(.latest, model: model, optimizer: session.optimizer, state: state, plan: plan)
         if isLeader {
-            try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: "test", result: test)
-            try Report.write(folder: checkpoints.folder, config: config, test: test, state: state, classNames: data.splits.classNames,
-                             parameterCount: model.parameters.parameterCount, seconds: seconds)
+            try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: .test, result: test)
+            let summary = try RunSummary(config: config, configYAML: checkpoints.configYAML, test: test, state: state,
+                                         classNames: data.splits.classNames, parameterCount: model.parameters.parameterCount,
+                                         seconds: seconds, ranks: comm.size)
+            try Report.write(summary, to: checkpoints.folder.url)
         }
         return test
     }
