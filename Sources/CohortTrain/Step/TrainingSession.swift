@@ -52,15 +52,25 @@ public final class TrainingSession {
         return loss.value.item / scale
     }
 
+    /// Forward and backward of cross-entropy against mixed labels (a mixup or CutMix batch).
+    public func forwardBackward(_ x: Var, mixed labels: MixedLabels, scale: Float = 1) throws -> (loss: Float, correct: Int) {
+        tape.reset()
+        context.training = true
+        let logits = try model.network.forward(x, context)
+        var loss = try tape.softmaxCrossEntropy(logits, mixed: labels)
+        if scale != 1 { loss = tape.affine(loss, scale: scale) }
+        try tape.backward(loss)
+        return (loss.value.item / scale, Metrics.correct(logits.value, labels))
+    }
+
     /// Forward and backward of the distillation loss (`Tape.distillationLoss`) on one batch;
-    /// `labels` holds -1 where an example has none.
-    public func forwardBackwardDistilled(_ x: Var, labels: [Int32], teacher: Tensor, temperature: Float, alpha: Float,
+    /// `labels` has first label -1 where an example has none.
+    public func forwardBackwardDistilled(_ x: Var, labels: MixedLabels, teacher: Tensor, matching: TeacherMatching, alpha: Float,
                                          scale: Float = 1) throws -> (loss: Float, correct: Int) {
         tape.reset()
         context.training = true
         let logits = try model.network.forward(x, context)
-        var loss = try tape.distillationLoss(studentLogits: logits, teacherProbabilities: teacher, labels: labels,
-                                             temperature: temperature, alpha: alpha)
+        var loss = try tape.distillationLoss(studentLogits: logits, teacher: teacher, matching: matching, labels: labels, alpha: alpha)
         if scale != 1 { loss = tape.affine(loss, scale: scale) }
         try tape.backward(loss)
         return (loss.value.item / scale, Metrics.correct(logits.value, labels))
@@ -103,14 +113,24 @@ public struct Regularization: Sendable {
 public enum Metrics {
     /// How many rows of `logits` [B, K] have their maximum at the label.
     public static func correct(_ logits: Tensor, _ labels: [Int32]) -> Int {
-        let k = logits.shape[1], p = logits.pointer
         var n = 0
-        for (r, label) in labels.enumerated() {
-            let row = p + r * k
-            var best = row[0], at = 0
-            for j in 1..<k where row[j] > best { best = row[j]; at = j }
-            if at == Int(label) { n += 1 }
-        }
+        for (r, label) in labels.enumerated() where argmax(logits, row: r) == Int(label) { n += 1 }
         return n
+    }
+
+    /// How many rows of `logits` have their maximum at the row's dominant label (the one with the
+    /// larger weight; none for an unlabelled row).
+    public static func correct(_ logits: Tensor, _ labels: MixedLabels) -> Int {
+        var n = 0
+        for r in 0..<labels.count where argmax(logits, row: r) == Int(labels.dominant(r)) { n += 1 }
+        return n
+    }
+
+    @inline(__always)
+    static func argmax(_ logits: Tensor, row r: Int) -> Int {
+        let k = logits.shape[1], row = logits.pointer + r * k
+        var best = row[0], at = 0
+        for j in 1..<k where row[j] > best { best = row[j]; at = j }
+        return at
     }
 }
