@@ -138,6 +138,26 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(figures[2], 10_000)
     }
 
+    /// bench inference --onnxruntime times each model in Cohort and, right after, its export in
+    /// onnxruntime, and prints their ratio per round.
+    func testBenchInferenceTimesOnnxruntimeInTheSameRun() throws {
+        let probe = try CLI.run(["/usr/bin/env", "python3", "-c", "import numpy, onnxruntime"])
+        try XCTSkipUnless(probe.status == 0, "python3 with onnxruntime is not available (launch/test installs them)")
+        let dir = try CLI.temporaryDirectory()
+        let (float, int8) = try trained(dir)
+        let r = try CLI.run(["cohort", "bench", "inference", float, int8, "--onnxruntime", "--seconds", "0.05", "--rounds", "2"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("onnxruntime ") && $0.hasSuffix("intra-op threads: 1") }, r.stdout)
+        let peers = lines.filter { $0.hasPrefix("  onnxruntime: ") }
+        XCTAssertEqual(peers.count, 2, r.stdout)
+        for line in peers {
+            let ratios = line.components(separatedBy: "per round: ")[1].components(separatedBy: ", ").compactMap(Double.init)
+            XCTAssertEqual(ratios.count, 2, String(line))
+            XCTAssertTrue(ratios.allSatisfy { $0 > 0 && $0.isFinite }, String(line))
+        }
+    }
+
     /// Bad inputs to predict and export are one line naming the file and what is wrong.
     func testBadInputsAreOneLine() throws {
         let dir = try CLI.temporaryDirectory()
