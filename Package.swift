@@ -2,10 +2,11 @@
 import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
-//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS
+//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16
 //   CohortNN -> CohortFormats (models load from safetensors); CohortDistributed -> CMPI, CAtomics; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
-// resolved with pkg-config (ompi-c, openblas, zlib). CAllocationCounter interposes malloc, so only
+// resolved with pkg-config (ompi-c, openblas, zlib); CDNNL (oneDNN 2.x) links libdnnl directly, since
+// Debian's libdnnl-dev ships no pkg-config file. CAllocationCounter interposes malloc, so only
 // the binary that counts allocations (`cohort bench train`) links it.
 let package = Package(
     name: "Cohort",
@@ -23,12 +24,15 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // bf16 rounding (AVX-512 BF16 or a portable loop) and the CPU feature test.
+        .target(name: "CBFloat16", path: "Sources/CBFloat16", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         // A plain C timing loop around cblas_sgemm: the reference `cohort bench blas` must match.
         .target(name: "CBLASReference", dependencies: ["CBLAS"], path: "Sources/CBLASReference",
                 cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Cohort", dependencies: ["CBLAS"], path: "Sources/Cohort"),
+        .target(name: "Cohort", dependencies: ["CBLAS", "CDNNL", "CBFloat16"], path: "Sources/Cohort"),
         .target(name: "CohortData", dependencies: ["Cohort", "CZlib"], path: "Sources/CohortData"),
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
@@ -50,7 +54,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),
-        .testTarget(name: "CohortTests", dependencies: ["Cohort"], path: "Tests/CohortTests"),
+        .testTarget(name: "CohortTests", dependencies: ["Cohort", "CBFloat16"], path: "Tests/CohortTests"),
         .testTarget(name: "CohortDataTests", dependencies: ["Cohort", "CohortData", "CZlib"], path: "Tests/CohortDataTests"),
         .testTarget(name: "CohortOptimTests", dependencies: ["Cohort", "CohortOptim"], path: "Tests/CohortOptimTests"),
         .testTarget(name: "CohortFormatsTests", dependencies: ["Cohort", "CohortFormats"], path: "Tests/CohortFormatsTests"),
