@@ -47,7 +47,7 @@ public final class DistillationRun {
 
     public func run() throws -> DistillReport {
         let started = Runtime.now()
-        if config.training.threads > 0 { BLAS.setThreads(config.training.threads) }
+        if config.training.threads > 0 { GEMM.setThreads(config.training.threads) }
         let data = try DataSplits.load(config.data, seed: config.seed)
         // Every teacher is checked (file, shapes, classes) before any training.
         let teacher = try TeacherEnsemble(paths: distill.teachers, data: data, datasetName: config.data.dataset,

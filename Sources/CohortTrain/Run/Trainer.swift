@@ -47,7 +47,8 @@ public final class Trainer {
         self.config = config
         comm = communicator
         let t = config.training
-        if t.threads > 0 { BLAS.setThreads(t.threads) }
+        if t.threads > 0 { GEMM.setThreads(t.threads) }
+        let precision = try t.matmulPrecision()
         try Self.checkCombinations(config)
         // Ranks started with different configs would meet in mismatched collectives: compare first.
         try Consistency.checkSameConfig(configYAML, communicator)
@@ -62,7 +63,7 @@ public final class Trainer {
         // locks or let one process's stale moments drag the others (docs/ARCHITECTURE.md).
         let optimizer = try config.optimizer.makeOptimizer(parameterCount: model.parameters.count, decayRanges: model.parameters.decayRanges)
         let session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, regularization: Regularization(t),
-                                      gradientStorage: sync.gradientStorage)
+                                      gradientStorage: sync.gradientStorage, precision: precision)
         step = TrainingStep(session: session, loader: data.loader, sync: sync,
                             objective: distillation.map { .distillation($0) } ?? .labels, nonFinite: t.nonFinite,
                             microBatches: t.accumulate, randomness: RandomStream(seed: config.seed))
