@@ -51,10 +51,10 @@ struct BenchTrain: ParsableCommand {
             let sgemm = Self.sgemmGFLOPs()
             print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads); onednn \(DNNL.version) isa: \(DNNL.isa), threads: \(DNNL.threads); precision: \(matmul.rawValue)")
             let own = r.allocationsPerStep.map { a in a - (r.oneDNNAllocationsPerStep ?? 0) }
-            print(String(format: "%@ %@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step (%@ of them oneDNN's argument maps, %.0f executions), peak memory %.0f MB",
+            print(String(format: "%@ %@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step by Cohort (%@ more inside oneDNN's %.0f primitive executions), peak memory %.0f MB",
                          r.workload.rawValue, matmul.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
                          own.map { String(format: "%.1f", $0) } ?? "?",
-                         r.oneDNNAllocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.oneDNNExecutionsPerStep, r.peakMemoryMB))
+                         r.oneDNNAllocationsPerStep.map { String(format: "%.0f", $0) } ?? "?", r.oneDNNExecutionsPerStep, r.peakMemoryMB))
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
                                           extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue,

@@ -8,9 +8,10 @@ public final class DNNL {
 
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
-    /// Primitive executions so far. Each `dnnl_primitive_execute` builds its own argument map on
-    /// the heap (oneDNN 2.6's C API), so the allocation benchmark subtracts these (`bench train`).
-    public internal(set) var executions = 0
+    /// Primitive executions so far, without and with the accumulating post-op. Each
+    /// `dnnl_primitive_execute` builds its own argument map on the heap (oneDNN 2.6's C API; one
+    /// allocation more with a post-op), so the allocation benchmark subtracts them (`bench train`).
+    public internal(set) var executions = (plain: 0, accumulating: 0)
 
     private init() throws {
         var e: dnnl_engine_t?
@@ -56,6 +57,7 @@ public final class DNNL {
 final class DNNLMatmul {
     let implementation: String
     private let dnnl: DNNL
+    private let accumulate: Bool
     private let primitive: dnnl_primitive_t
     private let a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, scratchpad: dnnl_memory_t
     private let scratch: UnsafeMutableRawPointer
@@ -63,6 +65,7 @@ final class DNNLMatmul {
 
     init(dnnl: DNNL, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, bf16: Bool) throws {
         self.dnnl = dnnl
+        self.accumulate = accumulate
         let type = bf16 ? dnnl_bf16 : dnnl_f32
         var aDesc = dnnl_memory_desc_t(), bDesc = dnnl_memory_desc_t(), cDesc = dnnl_memory_desc_t()
         // A transposed is stored [k][m]: logical [m, k] with format "ba"; likewise B.
@@ -127,7 +130,7 @@ final class DNNLMatmul {
         let status = dnnl_primitive_execute(primitive, dnnl.stream, 4, args)
         precondition(status == dnnl_success, "oneDNN: matmul execution failed (status \(status.rawValue))")
         dnnl_stream_wait(dnnl.stream)  // returns at once on the OpenMP CPU runtime, which executes in place
-        dnnl.executions += 1
+        if accumulate { dnnl.executions.accumulating += 1 } else { dnnl.executions.plain += 1 }
     }
 }
 
@@ -135,15 +138,17 @@ extension DNNL {
     /// Heap allocations that one `dnnl_primitive_execute` makes by itself (oneDNN 2.6 builds a
     /// std::unordered_map of the arguments on every call), counted by `count` over executions of a
     /// small matmul of the given kind. The allocation benchmark subtracts executions x this.
-    public static func allocationsPerExecution(bf16: Bool, counting count: () -> Int) throws -> Double {
+    public static func allocationsPerExecution(bf16: Bool, accumulate: Bool, counting count: () -> Int) throws -> Double {
         guard let dnnl = shared else { return 0 }
-        let product = try DNNLMatmul(dnnl: dnnl, m: 16, n: 16, k: 32, transposeA: false, transposeB: true, accumulate: true, bf16: bf16)
+        let product = try DNNLMatmul(dnnl: dnnl, m: 16, n: 16, k: 32, transposeA: false, transposeB: true, accumulate: accumulate, bf16: bf16)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
         product.run(a: buffer, b: buffer + 1024, c: buffer + 2048)
-        let runs = 50, before = count()
+        let runs = 50, executed = dnnl.executions, before = count()
         for _ in 0..<runs { product.run(a: buffer, b: buffer + 1024, c: buffer + 2048) }
-        return Double(count() - before) / Double(runs)
+        let allocations = Double(count() - before) / Double(runs)
+        dnnl.executions = executed  // the calibration is not part of what is being counted
+        return allocations
     }
 }

@@ -127,12 +127,12 @@ public enum ThroughputBench {
         var indices = sampler.indices(epoch: 0)
         var position = 0, epoch = 0
         var waited: UInt64 = 0, start: UInt64 = 0
-        var allocationsAtStart = 0, executionsAtStart = 0
+        var allocationsAtStart = 0, executionsAtStart = (plain: 0, accumulating: 0)
         for s in 0..<(warmup + steps) {
             if s == warmup {
                 try comm.barrier()
                 waited = 0; inFlight = 0; overlapped = 0
-                executionsAtStart = DNNL.shared?.executions ?? 0
+                executionsAtStart = DNNL.shared?.executions ?? (plain: 0, accumulating: 0)
                 allocationsAtStart = allocationCount?() ?? 0
                 start = TraceRecorder.now()
             }
@@ -143,9 +143,13 @@ public enum ThroughputBench {
         }
         let elapsed = Double(TraceRecorder.now() - start) * 1e-9
         let allocations = allocationCount.map { Double($0() - allocationsAtStart) / Double(steps) }
-        let executions = Double((DNNL.shared?.executions ?? 0) - executionsAtStart) / Double(steps)
-        let oneDNNAllocations = try allocationCount.map {
-            executions * (try DNNL.allocationsPerExecution(bf16: precision == .bf16, counting: $0))
+        let executed = DNNL.shared?.executions ?? (plain: 0, accumulating: 0)
+        let plain = Double(executed.plain - executionsAtStart.plain) / Double(steps)
+        let accumulating = Double(executed.accumulating - executionsAtStart.accumulating) / Double(steps)
+        let oneDNNAllocations = try allocationCount.map { count in
+            let bf16 = precision == .bf16
+            return plain * (try DNNL.allocationsPerExecution(bf16: bf16, accumulate: false, counting: count))
+                + accumulating * (try DNNL.allocationsPerExecution(bf16: bf16, accumulate: true, counting: count))
         }
         // Every rank's samples count; the slowest rank decides the time.
         let slowest = try comm.allgather(elapsed.bitPattern).map(Double.init(bitPattern:)).max()!
@@ -160,7 +164,7 @@ public enum ThroughputBench {
                       allreduceInFlightMs: reducer == nil ? nil : meanMsPerStep(sums[2]),
                       allreduceOverlappedMs: reducer == nil ? nil : meanMsPerStep(sums[3]),
                       stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations,
-                      oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: executions, peakMemoryMB: peakMemoryMB())
+                      oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: plain + accumulating, peakMemoryMB: peakMemoryMB())
     }
 
     static func peakMemoryMB() -> Double {
