@@ -1,4 +1,7 @@
 import CBFloat16
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The precision of the matrix products of Linear and Conv2d while training (`training.precision`).
 /// Everything else (parameters, gradients, optimizer state, losses, normalisation, softmax) stays fp32.
@@ -37,5 +40,7 @@ public enum MatmulPrecision: String, Sendable, Codable {
 
 public enum CPUFeatures {
     /// AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5), with the OS saving AVX-512 state.
-    public static let avx512BF16 = cohort_cpu_has_avx512_bf16() != 0
+    /// COHORT_NO_AVX512_BF16=1 makes Cohort behave as on a CPU without it (the tests of the refusal
+    /// and of the emulated path run on CPUs that have it).
+    public static let avx512BF16 = cohort_cpu_has_avx512_bf16() != 0 && getenv("COHORT_NO_AVX512_BF16") == nil
 }
