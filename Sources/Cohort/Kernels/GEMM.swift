@@ -8,7 +8,7 @@ public enum GEMMBackend: String, Sendable, Codable, CaseIterable {
 /// row-major and contiguous (leading dimensions are the natural ones), made once per shape by a tape
 /// node and run every step. The layers above never learn which library computes it:
 ///
-/// - fp32: OpenBLAS sgemm or a oneDNN f32 matmul primitive, chosen by `fp32Backend` (measured).
+/// - fp32: a oneDNN f32 matmul primitive, or OpenBLAS sgemm (`measuredFP32Backend` says why).
 /// - bf16: a oneDNN bf16 matmul (AVX-512 BF16, fp32 accumulation); the caller passes bf16 operands
 ///   (`BF16Buffer`), rounded once where they are made.
 /// - bf16 emulated: the same bf16 operands widened to fp32 here and multiplied by sgemm.
@@ -32,7 +32,7 @@ public final class GEMM {
         let empty = m == 0 || n == 0 || k == 0
         switch precision {
         case .fp32:
-            let choice = GEMM.fp32Override ?? GEMM.fp32Backend(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+            let choice = GEMM.fp32Override ?? GEMM.measuredFP32Backend
             backend = DNNL.shared == nil || empty ? .openBLAS : choice
         case .bf16:
             guard DNNL.shared != nil else {
@@ -57,12 +57,13 @@ public final class GEMM {
     /// oneDNN's implementation name ("brg:avx512_core_bf16"), or "openblas sgemm".
     public var implementation: String { dnnl?.implementation ?? "openblas sgemm" }
 
-    /// The fp32 backend for a product of this shape. Measured with `cohort bench blas` (oneDNN f32
-    /// against OpenBLAS sgemm, Cooperlake kernels, one thread; README): on the MLP's and CNN's products
-    /// oneDNN's brgemm matmul ran at 115-160 GFLOP/s against OpenBLAS's 85-140, except ... (see README).
-    static func fp32Backend(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) -> GEMMBackend {
-        .oneDNN
-    }
+    /// The fp32 backend. `cohort bench blas --threads 1` times both
+    /// through this class on square sizes and on the MLP's and CNN's own products (docs/ARCHITECTURE.md,
+    /// README **BLAS**): on this project's Xeon (Cooperlake kernels for OpenBLAS, avx512_core_bf16
+    /// for oneDNN 2.6.3) oneDNN's f32 brgemm matmul was as fast or faster on every one of them
+    /// (1.0-1.8x on the MLP's), so every fp32 product runs on oneDNN, whatever its shape. The bench
+    /// prints the choice next to the timings, so a machine where OpenBLAS wins shows it.
+    static let measuredFP32Backend = GEMMBackend.oneDNN
 
     private var emptyProduct: Bool { m == 0 || n == 0 || k == 0 }
 
