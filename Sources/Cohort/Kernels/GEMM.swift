@@ -60,8 +60,8 @@ public final class GEMM {
     /// The fp32 backend. `cohort bench blas --threads 1` times both
     /// through this class on square sizes and on the MLP's and CNN's own products (docs/ARCHITECTURE.md,
     /// README **BLAS**): on this project's Xeon (Cooperlake kernels for OpenBLAS, avx512_core_bf16
-    /// for oneDNN 2.6.3) oneDNN's f32 brgemm matmul was as fast or faster on every one of them
-    /// (1.0-1.8x on the MLP's), so every fp32 product runs on oneDNN, whatever its shape. The bench
+    /// for oneDNN 2.6.3) oneDNN's f32 brgemm matmul was faster on every product the MLP and CNN
+    /// run (1.11-1.51x), so every fp32 product runs on oneDNN, whatever its shape. The bench
     /// prints the choice next to the timings, so a machine where OpenBLAS wins shows it.
     static let measuredFP32Backend = GEMMBackend.oneDNN
 
