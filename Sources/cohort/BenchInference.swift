@@ -26,8 +26,8 @@ struct BenchInference: ParsableCommand {
             guard !models.isEmpty, batch > 0, threads > 0, seconds > 0, rounds > 0 else {
                 throw CohortError.invalid("bench inference: give model files, and positive --batch, --threads, --seconds and --rounds")
             }
-            BLAS.setThreads(threads)
-            print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads); int8 products: \(Int8Weights.usesVNNI ? "AVX-512 VNNI" : "portable loop")")
+            GEMM.setThreads(threads)
+            print("float products: \(GEMM.fp32Backend.rawValue) (openblas core \(BLAS.coreName)), threads: \(threads); int8 products: \(Int8Weights.usesVNNI ? "AVX-512 VNNI" : "portable loop")")
             let loaded = try models.map { path -> (String, Model, DataSplits) in
                 let saved = try SavedRun.open(path)
                 let data = try DataSplits.load(saved.config.data, task: saved.config.task, seed: saved.config.seed, saved: saved.data)
