@@ -2,11 +2,12 @@
 import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
-//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS
+//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16
 //   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels);
 //   CohortDistributed -> CMPI, CAtomics; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
-// resolved with pkg-config (ompi-c, openblas, zlib). CAllocationCounter interposes malloc, so only
+// resolved with pkg-config (ompi-c, openblas, zlib); CDNNL (oneDNN 2.x) links libdnnl directly, since
+// Debian's libdnnl-dev ships no pkg-config file. CAllocationCounter interposes malloc, so only
 // the binary that counts allocations (`cohort bench train`) links it.
 let package = Package(
     name: "Cohort",
@@ -24,6 +25,9 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // bf16 rounding (AVX-512 BF16 or a portable loop) and the CPU feature test.
+        .target(name: "CBFloat16", path: "Sources/CBFloat16", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         // A plain C timing loop around cblas_sgemm: the reference `cohort bench blas` must match.
@@ -31,7 +35,7 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O2"])]),
         // 8-bit inference kernels (AVX-512 VNNI chosen at run time, a portable loop elsewhere).
         .target(name: "CInt8", path: "Sources/CInt8", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Cohort", dependencies: ["CBLAS"], path: "Sources/Cohort"),
+        .target(name: "Cohort", dependencies: ["CBLAS", "CDNNL", "CBFloat16"], path: "Sources/Cohort"),
         .target(name: "CohortData", dependencies: ["Cohort", "CZlib"], path: "Sources/CohortData"),
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
@@ -53,7 +57,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),
-        .testTarget(name: "CohortTests", dependencies: ["Cohort"], path: "Tests/CohortTests"),
+        .testTarget(name: "CohortTests", dependencies: ["Cohort", "CBFloat16"], path: "Tests/CohortTests"),
         .testTarget(name: "CohortDataTests", dependencies: ["Cohort", "CohortData", "CZlib"], path: "Tests/CohortDataTests"),
         .testTarget(name: "CohortOptimTests", dependencies: ["Cohort", "CohortOptim"], path: "Tests/CohortOptimTests"),
         .testTarget(name: "CohortFormatsTests", dependencies: ["Cohort", "CohortFormats"], path: "Tests/CohortFormatsTests"),

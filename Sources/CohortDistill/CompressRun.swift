@@ -33,7 +33,7 @@ public final class CompressRun {
         guard FileManager.default.fileExists(atPath: path) else { throw CohortError.invalid("\(path): checkpoint not found") }
         let saved = try SavedRun.open(path)
         let config = saved.config, yaml = saved.configYAML
-        if config.training.threads > 0 { BLAS.setThreads(config.training.threads) }
+        if config.training.threads > 0 { GEMM.setThreads(config.training.threads) }
         guard config.task == .classification else { throw CohortError.invalid("\(path): compress evaluates classifiers; this model is a \(config.task.rawValue) model") }
         let data = try DataSplits.load(config.data, task: config.task, seed: config.seed, saved: saved.data)
         let model = try saved.model()

@@ -64,7 +64,7 @@ public final class DistillationRun {
 
     public func run() throws -> DistillReport {
         let started = Runtime.now()
-        if config.training.threads > 0 { BLAS.setThreads(config.training.threads) }
+        if config.training.threads > 0 { GEMM.setThreads(config.training.threads) }
         let data = try DataSplits.load(config.data, task: config.task, seed: config.seed)
         let stages = CompressionStages(communicator: comm, folder: folder, yaml: yaml, runName: config.name, data: data.description,
                                        showProgress: showProgress)

@@ -7,6 +7,13 @@ public final class ForwardContext {
     public var training: Bool
     /// Randomness for dropout and other stochastic layers (advanced by them).
     public var rng: RandomStream
+    /// How Linear and Conv2d multiply: fp32, or bf16 operands with fp32 accumulation (training.precision).
+    public var precision: MatmulPrecision = .fp32
+    /// Raised whenever the parameters change (after each optimizer update): in bf16 a layer rounds
+    /// its weights again on its first forward after a change, so once per step, not per product.
+    public private(set) var parameterVersion: UInt64 = 0
+
+    public func parametersChanged() { parameterVersion &+= 1 }
 
     public init(tape: Tape, training: Bool, rng: RandomStream = RandomStream(seed: 0)) {
         self.tape = tape

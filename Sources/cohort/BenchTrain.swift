@@ -6,6 +6,8 @@ import Foundation
 extension ThroughputBench.Workload: ExpressibleByArgument {}
 extension DistributedMode: ExpressibleByArgument {}
 extension ReducerChoice: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
+extension GEMMBackend: ExpressibleByArgument {}
 
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +16,10 @@ struct BenchTrain: ParsableCommand {
 
     @Option(help: "mlp, cnn or resnet.") var workload: ThroughputBench.Workload = .mlp
     @Option(help: "Timed steps (after 10 warm-up steps).") var steps: Int = 300
-    @Option(help: "OpenBLAS threads per process.") var threads: Int = 1
+    @Option(help: "OpenBLAS and oneDNN threads per process.") var threads: Int = 1
+    @Option(help: "fp32, or bf16 (Linear and Conv2d products in bf16 with fp32 accumulation).") var precision: Precision = .fp32
+    @Flag(help: "Run bf16 emulated on a CPU without avx512_bf16 (slow) instead of refusing.") var allowEmulatedBf16 = false
+    @Option(help: "Force every fp32 product onto openblas or onednn (default: the measured choice, GEMM.measuredFP32Backend).") var fp32Backend: GEMMBackend?
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
     @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: DistributedMode = .sync
     @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4
@@ -28,27 +33,33 @@ struct BenchTrain: ParsableCommand {
             guard steps > 0, threads > 0, ranks > 0, bucketMb > 0 else {
                 throw CohortError.invalid("bench train: --steps, --threads, --ranks and --bucket-mb must be positive")
             }
-            BLAS.setThreads(threads)
+            GEMM.setThreads(threads)
+            GEMM.fp32Override = fp32Backend
+            let matmul = try MatmulPrecision.resolve(precision, allowEmulation: allowEmulatedBf16)
             var distributed = DistributedConfig()
             distributed.mode = mode
             distributed.reducer = reducer
             distributed.bucketMB = bucketMb
             distributed.firstBucketMB = min(1, bucketMb)
             distributed.overlap = overlap
-            let r = try ThroughputBench.run(workload: workload, steps: steps, distributed: distributed, communicator: comm,
+            let r = try ThroughputBench.run(workload: workload, steps: steps, distributed: distributed, precision: matmul, communicator: comm,
                                             allocationCount: AllocationCounter.isActive ? { AllocationCounter.count } : nil)
             if comm.size > 1 || json {
                 if comm.rank == 0 { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
                 return
             }
             let sgemm = Self.sgemmGFLOPs()
-            print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads)")
-            print(String(format: "%@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step, peak memory %.0f MB",
-                         r.workload.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
-                         r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.peakMemoryMB))
+            print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads); onednn \(DNNL.version) isa: \(DNNL.isa), threads: \(DNNL.threads); precision: \(matmul.rawValue)")
+            let own = r.allocationsPerStep.map { a in a - (r.oneDNNAllocationsPerStep ?? 0) }
+            print(String(format: "%@ %@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step by Cohort (%@ more inside oneDNN's %.0f primitive executions), peak memory %.0f MB",
+                         r.workload.rawValue, matmul.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
+                         own.map { String(format: "%.1f", $0) } ?? "?",
+                         r.oneDNNAllocationsPerStep.map { String(format: "%.0f", $0) } ?? "?", r.oneDNNExecutionsPerStep, r.peakMemoryMB))
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
-                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue])
+                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue,
+                                                  "--precision", precision.rawValue] + (allowEmulatedBf16 ? ["--allow-emulated-bf16"] : [])
+                                                  + (fp32Backend.map { ["--fp32-backend", $0.rawValue] } ?? []))
             let speedup = multi.samplesPerSecond / r.samplesPerSecond
             if mode == .hogwild {
                 // Every sample is one update's worth of batch: updates/s scale as samples/s.

@@ -8,15 +8,24 @@ struct GradcheckCommand: ParsableCommand {
         commandName: "gradcheck",
         abstract: "Compare every op's and layer's autodiff gradient with centred finite differences.")
 
-    @Option(help: "Largest worst-case relative error that passes.")
-    var tolerance: Double = 1e-2
+    @Option(help: "Largest worst-case relative error that passes (default 1e-2; 1.5e-2 in bf16).")
+    var tolerance: Double?
+
+    @Option(help: "fp32 (every op and layer), or bf16 (the layers whose products run in bf16, autodiff in bf16 against finite differences in fp32).")
+    var precision: Precision = .fp32
+
+    @Flag(help: "Check bf16 emulated on a CPU without avx512_bf16 instead of refusing.")
+    var allowEmulatedBf16 = false
 
     @Option(help: "Only checks whose name contains this text.")
     var filter: String?
 
     func run() throws {
         try failOnError {
-            let checks = (OpChecks.all() + LayerChecks.all()).filter { filter == nil || $0.name.contains(filter!) }
+            let matmul = try MatmulPrecision.resolve(precision, allowEmulation: allowEmulatedBf16)
+            let all = matmul == .fp32 ? OpChecks.all() + LayerChecks.all() : LayerChecks.products(precision: matmul)
+            let tolerance = self.tolerance ?? (matmul == .fp32 ? 1e-2 : LayerChecks.bf16Tolerance)
+            let checks = all.filter { filter == nil || $0.name.contains(filter!) }
             guard !checks.isEmpty else { throw CohortError.invalid("gradcheck: no check matches '\(filter!)'") }
             var failed: [String] = []
             let width = checks.map(\.name.count).max()! + 2

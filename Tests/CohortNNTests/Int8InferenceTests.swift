@@ -29,6 +29,32 @@ final class Int8InferenceTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 quantisation (a multiplication by the reciprocal, ties divided exactly) writes
+    /// the bytes of the portable loop's division, also for quotients at and next to half-integers.
+    func testAVX512AndPortableQuantisationAgree() throws {
+        try XCTSkipUnless(Int8Weights.usesVNNI, "this CPU has no AVX-512 VNNI: only the portable loop runs")
+        var rng = RandomStream(seed: 5)
+        for (rows, per, width) in [(7, 100, 3), (3, 784, 255), (5, 33, 1e-3), (2, 64, 1e6)] as [(Int, Int, Float)] {
+            let n = rows * per
+            var x = (0..<n).map { _ in rng.uniform(-width / 3, width) }
+            // Values whose quotient by the batch's scale lands on, or one float beside, a half-integer.
+            let lo = min(x.min()!, 0), hi = max(x.max()!, 0), scale = (hi - lo) / 255
+            for i in stride(from: 0, to: n, by: 5) {
+                let target = (Float(rng.below(200)) - 60.5) * scale
+                x[i] = [target, target.nextUp, target.nextDown][i % 3]
+                x[i] = max(lo, min(hi, x[i]))
+            }
+            let ldq = (per + 3) / 4 * 4
+            var fast = [UInt8](repeating: 9, count: rows * ldq), exact = fast
+            var s1: Float = 0, s2: Float = 0, z1: UInt8 = 0, z2: UInt8 = 0
+            cohort_int8_quantize_u8(x, n, rows, ldq, &fast, &s1, &z1, 1)
+            cohort_int8_quantize_u8(x, n, rows, ldq, &exact, &s2, &z2, 0)
+            XCTAssertEqual(s1, s2); XCTAssertEqual(z1, z2)
+            let differ = zip(fast, exact).filter { $0 != $1 }.count
+            XCTAssertEqual(differ, 0, "bytes that differ, of \(rows) x \(per) values up to \(width)")
+        }
+    }
+
     /// An int8 Linear layer computes ONNX's dynamic quantisation: inputs to uint8 by the batch's
     /// range, (q - zero point) . w in integers, times input scale x weight scale, plus the bias.
     func testInt8LinearFollowsTheDynamicQuantisationFormula() throws {

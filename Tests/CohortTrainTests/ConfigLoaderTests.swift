@@ -43,6 +43,16 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertTrue(message("other: 1").contains("model: missing required key"), message("other: 1"))
     }
 
+    func testPrecisionIsAChoiceOfFP32OrBF16() throws {
+        XCTAssertEqual(try ConfigLoader.decode(TrainingConfig.self, yaml: "epochs: 1", source: "t.yaml").precision, .fp32)
+        let bf16 = try ConfigLoader.decode(TrainingConfig.self, yaml: "precision: bf16\nallow_emulated_bf16: true", source: "t.yaml")
+        XCTAssertEqual(bf16.precision, .bf16)
+        XCTAssertEqual(try bf16.matmulPrecision(), CPUFeatures.avx512BF16 ? .bf16 : .bf16Emulated)
+        XCTAssertThrowsError(try ConfigLoader.decode(TrainingConfig.self, yaml: "precision: fp16", source: "t.yaml")) {
+            XCTAssertTrue("\($0)".contains("precision: must be fp32 or bf16, got 'fp16'"), "\($0)")
+        }
+    }
+
     func testShapeMismatchIsRejectedBeforeTraining() throws {
         let c = try ConfigLoader.decode(Small.self, yaml: yaml, source: "x.yaml", overrides: ["model.layers.0.type=relu"])
         XCTAssertThrowsError(try c.model.build(inputShape: [1, 28, 28])) { error in

@@ -88,6 +88,76 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(figures[2], 10_000)
     }
 
+    /// A residual network (a projection shortcut, BatchNorm, LayerNorm, global average pooling)
+    /// exports too: onnxruntime's logits on the test images are Cohort's.
+    func testResidualNetworksExport() throws {
+        let probe = try CLI.run(["/usr/bin/env", "python3", "-c", "import numpy, onnx, onnxruntime"])
+        try XCTSkipUnless(probe.status == 0, "python3 with onnx and onnxruntime is not available (launch/test installs them)")
+        let dir = try CLI.temporaryDirectory()
+        let config = dir.appendingPathComponent("res.yaml")
+        try """
+        name: res
+        seed: 3
+        data: {validation: 1000}
+        model:
+          layers:
+            - {type: conv2d, out: 4, kernel: 3, padding: 1, bias: false}
+            - {type: batchnorm}
+            - {type: relu}
+            - {type: maxpool, size: 2}
+            - type: residual
+              layers:
+                - {type: conv2d, out: 8, kernel: 3, stride: 2, padding: 1}
+                - {type: relu}
+                - {type: conv2d, out: 8, kernel: 3, padding: 1, bias: false}
+                - {type: batchnorm}
+            - {type: layernorm}
+            - {type: relu}
+            - {type: globalavgpool}
+            - type: residual
+              projection: always
+              layers: [{type: linear, out: 12}, {type: relu}]
+            - {type: linear, out: 10}
+        optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
+        training: {epochs: 1, batch_size: 64, log_every: 10}
+        output: {directory: \(dir.path)}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["cohort", "train", config.path, "--set", "training.max_steps=30", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let model = dir.appendingPathComponent("res/checkpoints/latest.safetensors").path
+        let logits = dir.appendingPathComponent("logits.csv").path, onnx = dir.appendingPathComponent("res.onnx").path
+        let p = try CLI.run(["cohort", "predict", model, Self.images, "--logits", "--output", logits])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let e = try CLI.run(["cohort", "export", model, "--onnx", onnx])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        // The float graph twice (the int8 figure is then the float argmax agreeing with itself).
+        let o = try CLI.run(["/usr/bin/env", "python3", "-c", Self.script, Self.images, onnx, logits, onnx, logits], timeout: 120)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let figures = o.stdout.split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+        XCTAssertLessThan(figures[0], 1e-4, "residual network logits, onnxruntime against cohort predict")
+        XCTAssertEqual(figures[2], 10_000)
+    }
+
+    /// bench inference --onnxruntime times each model in Cohort and, right after, its export in
+    /// onnxruntime, and prints their ratio per round.
+    func testBenchInferenceTimesOnnxruntimeInTheSameRun() throws {
+        let probe = try CLI.run(["/usr/bin/env", "python3", "-c", "import numpy, onnxruntime"])
+        try XCTSkipUnless(probe.status == 0, "python3 with onnxruntime is not available (launch/test installs them)")
+        let dir = try CLI.temporaryDirectory()
+        let (float, int8) = try trained(dir)
+        let r = try CLI.run(["cohort", "bench", "inference", float, int8, "--onnxruntime", "--seconds", "0.05", "--rounds", "2"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("onnxruntime ") && $0.hasSuffix("intra-op threads: 1") }, r.stdout)
+        let peers = lines.filter { $0.hasPrefix("  onnxruntime: ") }
+        XCTAssertEqual(peers.count, 2, r.stdout)
+        for line in peers {
+            let ratios = line.components(separatedBy: "per round: ")[1].components(separatedBy: ", ").compactMap(Double.init)
+            XCTAssertEqual(ratios.count, 2, String(line))
+            XCTAssertTrue(ratios.allSatisfy { $0 > 0 && $0.isFinite }, String(line))
+        }
+    }
+
     /// Bad inputs to predict and export are one line naming the file and what is wrong.
     func testBadInputsAreOneLine() throws {
         let dir = try CLI.temporaryDirectory()

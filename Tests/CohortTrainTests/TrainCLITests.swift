@@ -33,6 +33,27 @@ final class TrainCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("nope.yaml: cannot read"), missing.stderr)
     }
 
+    /// bf16 on a CPU without avx512_bf16 (COHORT_NO_AVX512_BF16 makes this one behave so): one line
+    /// naming the feature and a non-zero exit, from `cohort train` and `bench train`, unless the
+    /// emulation is allowed.
+    func testBF16WithoutTheCPUFeatureIsRefusedUnlessEmulationIsAllowed() throws {
+        let dir = try CLI.temporaryDirectory()
+        let config = try write(CLI.smallConfig(), dir)
+        let without = ["COHORT_NO_AVX512_BF16": "1"]
+        let base = ["cohort", "train", config, "--set", "output.directory=\(dir.path)", "--set", "training.max_steps=20", "--quiet",
+                    "--set", "training.precision=bf16"]
+        for args in [base, ["cohort", "bench", "train", "--steps", "5", "--precision", "bf16"]] {
+            let r = try CLI.run(args, environment: without)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("needs the CPU feature avx512_bf16"), r.stderr)
+        }
+        let emulated = try CLI.run(base + ["--set", "training.allow_emulated_bf16=true"], environment: without)
+        XCTAssertEqual(emulated.status, 0, emulated.stderr)
+        let saved = try String(contentsOf: dir.appendingPathComponent("small/config.yaml"), encoding: .utf8)
+        XCTAssertTrue(saved.contains("precision=bf16") || saved.contains("precision: bf16"), saved)
+    }
+
     /// Kill a run with SIGKILL after a checkpoint, resume it, and compare with an uninterrupted run.
     func testResumeAfterKillGivesTheSameParameters() throws {
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")

@@ -18,11 +18,12 @@ final class TrainingStepTests: XCTestCase {
     }
 
     func step(batch: Int, microBatches: Int, nonFinite: NonFinitePolicy = .stop,
-              optimizer: OptimizerConfig = OptimizerConfig(name: "sgd", momentum: 0.9)) throws -> TrainingStep {
+              optimizer: OptimizerConfig = OptimizerConfig(name: "sgd", momentum: 0.9), precision: MatmulPrecision = .fp32) throws -> TrainingStep {
         let model = try Model(spec: spec, inputShape: [4])
         model.initialize(rng: RandomStream(seed: 3))
         let sync = LocalGradients(count: model.parameters.count)
-        let session = TrainingSession(model: model, optimizer: try optimizer.makeOptimizer(parameterCount: model.parameters.count), seed: 1, gradientStorage: sync.gradientStorage)
+        let session = TrainingSession(model: model, optimizer: try optimizer.makeOptimizer(parameterCount: model.parameters.count), seed: 1,
+                                      gradientStorage: sync.gradientStorage, precision: precision)
         let loader = try BatchLoader(dataset: try data(), batchSize: batch, normalization: .identity)
         return try TrainingStep(session: session, loader: loader, sync: sync, nonFinite: nonFinite, microBatches: microBatches,
                             randomness: RandomStream(seed: 1))
@@ -94,5 +95,43 @@ final class TrainingStepTests: XCTestCase {
         config.mode = .hogwild
         XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, communicator: SingleProcessCommunicator()).kind, .none)
     }
-}
 
+    /// bf16 steps follow fp32 steps within bf16's rounding, and every forward after an update uses
+    /// the updated weights: the bf16 copy is refreshed once per update, never left stale.
+    func testBF16StepsTrackFP32AndUseTheUpdatedWeights() throws {
+        let bf16: MatmulPrecision = CPUFeatures.avx512BF16 ? .bf16 : .bf16Emulated
+        let sgd = OptimizerConfig(name: "sgd")
+        let exact = try step(batch: 8, microBatches: 1, optimizer: sgd), low = try step(batch: 4, microBatches: 2, optimizer: sgd, precision: bf16)
+        for s in 0..<4 {
+            let positions = ArraySlice(Array((s * 5)..<(s * 5 + 8)).map { $0 % 16 })
+            // Two bf16 micro-batches of 4 against one fp32 batch of 8: the same update.
+            let a = try exact.run(positions: positions, stream: UInt64(s), number: s + 1, learningRate: 0.5)
+            let b = try low.run(positions: positions, stream: UInt64(s), number: s + 1, learningRate: 0.5)
+            XCTAssertEqual(a.loss, b.loss, accuracy: 0.02, "step \(s)")
+        }
+        for (x, y) in zip(exact.session.parameters.values.scalars, low.session.parameters.values.scalars) {
+            XCTAssertEqual(x, y, accuracy: 0.02)
+        }
+        // The session's bf16 forward against an fp32 forward of the very same parameters.
+        let x = Var(try low.loader.load(ArraySlice(Array(0..<4))))
+        let tape = low.session.tape
+        tape.reset()
+        let logits = try low.session.model.network.forward(x, low.session.context).value.scalars
+        let check = ForwardContext(tape: Tape(recording: false), training: true)
+        check.tape.reset()
+        let reference = try low.session.model.network.forward(x, check).value.scalars
+        for (p, q) in zip(logits, reference) { XCTAssertEqual(p, q, accuracy: 0.01) }
+        // Changing the weights without telling the context leaves the copy stale; telling it does not.
+        let w = low.session.parameters.values
+        for i in 0..<w.count { w.pointer[i] *= -1 }
+        tape.reset()
+        let stale = try low.session.model.network.forward(x, low.session.context).value.scalars
+        low.session.context.parametersChanged()
+        tape.reset()
+        let fresh = try low.session.model.network.forward(x, low.session.context).value.scalars
+        check.tape.reset()
+        let flipped = try low.session.model.network.forward(x, check).value.scalars
+        XCTAssertGreaterThan(zip(stale, flipped).map { abs($0 - $1) }.max()!, 0.1)
+        for (p, q) in zip(fresh, flipped) { XCTAssertEqual(p, q, accuracy: 0.01) }
+    }
+}

@@ -15,7 +15,8 @@ enum { COHORT_INT8_COLUMN_BLOCK = 16 };
 /// The uint8 quantisation of n values: scale = (max(0, max x) - min(0, min x)) / 255, zero point
 /// round(-min / scale), q = saturate(round(x / scale) + zero point), rounding half to even.
 /// `rows` rows of `n / rows` values are written with a row stride of `ldq` bytes (the padding is 0).
-void cohort_int8_quantize_u8(const float *x, long n, long rows, long ldq, uint8_t *q, float *scale, uint8_t *zero_point);
+/// use_avx512 (only where cohort_int8_has_vnni() says so) takes the AVX-512 path; both give the same bytes.
+void cohort_int8_quantize_u8(const float *x, long n, long rows, long ldq, uint8_t *q, float *scale, uint8_t *zero_point, int use_avx512);
 
 /// Bytes of the packed layout of an [n][k] int8 weight (n outputs of k inputs).
 long cohort_int8_packed_size(int n, int k);

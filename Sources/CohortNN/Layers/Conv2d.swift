@@ -41,45 +41,85 @@ public final class Conv2d: Layer {
     public func forward(_ x: Var, _ ctx: ForwardContext) throws -> Var {
         let tape = ctx.tape
         let rg = tape.isRecording && (x.requiresGrad || weight.variable.requiresGrad)
-        let n = try tape.node(Conv2dNode.self, reusable: { $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg }) {
-            Conv2dNode(layer: self, xShape: x.shape, geometry: try geometry(x.shape), requiresGrad: rg)
+        let precision = ctx.precision
+        let n = try tape.node(Conv2dNode.self, reusable: {
+            $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg && $0.precision == precision
+        }) {
+            Conv2dNode(layer: self, xShape: x.shape, geometry: try geometry(x.shape), requiresGrad: rg,
+                       forwardProduct: try forwardProduct(x.shape, precision: precision), precision: precision)
         }
         n.x = x
-        n.forward()
+        try n.prepareBackward(inputGradient: rg && x.requiresGrad, weightGradient: rg && weight.variable.requiresGrad)
+        n.forward(parameterVersion: ctx.parameterVersion)
         tape.noteInput(x); tape.noteInput(weight.variable)
         if let b = bias { tape.noteInput(b.variable) }
         return n.output
     }
+
+    /// Y'[out, B*P] = W[out, C*kh*kw] x cols[C*kh*kw, B*P].
+    private func forwardProduct(_ xShape: [Int], precision: MatmulPrecision) throws -> GEMM {
+        let g = try geometry(xShape)
+        return try GEMM(m: outChannels, n: xShape[0] * g.outPixels, k: g.patchSize, accumulate: false, precision: precision)
+    }
 }
 
 /// cols [C*kh*kw, B*P] (P = output pixels) holds every image's patches side by side, so the whole
-/// batch is one sgemm: Y'[out, B*P] = W[out, C*kh*kw] x cols. Y' is then laid out as [B, out, P].
+/// batch is one product: Y'[out, B*P] = W[out, C*kh*kw] x cols. Y' is then laid out as [B, out, P].
+/// In bf16 the node rounds cols (forward, kept for the weight gradient) and dY' (backward, shared by
+/// both products) into its own buffers, and the weight once per step (`BF16WeightCopy`).
 final class Conv2dNode: TapeNode {
     unowned let layer: Conv2d
     let xShape: [Int]
     let g: ConvGeometry
+    let precision: MatmulPrecision
     var x: Var
     let output: Var
     let cols: Tensor, wide: Tensor  // wide = Y' (forward) and dY' (backward)
     private var gradCols: Tensor?
+    private let forwardProduct: GEMM
+    private var inputGradient: GEMM?, weightGradient: GEMM?
+    /// bf16 only.
+    private let cols16: BF16Buffer?, wide16: BF16Buffer?, w16: BF16WeightCopy?
 
-    init(layer: Conv2d, xShape: [Int], geometry: ConvGeometry, requiresGrad: Bool) {
+    init(layer: Conv2d, xShape: [Int], geometry: ConvGeometry, requiresGrad: Bool, forwardProduct: GEMM, precision: MatmulPrecision) {
         self.layer = layer; self.xShape = xShape; g = geometry
+        self.forwardProduct = forwardProduct
+        self.precision = precision
         x = Var(Tensor(zeros: [0]))
         let batch = xShape[0]
         output = Var(output: [batch, layer.outChannels, g.outH, g.outW], requiresGrad: requiresGrad)
         cols = Tensor(zeros: [g.patchSize, batch * g.outPixels])
         wide = Tensor(zeros: [layer.outChannels, batch * g.outPixels])
+        let bf16 = precision.usesBF16Operands
+        cols16 = bf16 ? BF16Buffer(count: cols.count) : nil
+        wide16 = bf16 && requiresGrad ? BF16Buffer(count: wide.count) : nil
+        w16 = bf16 ? BF16WeightCopy(count: layer.weight.value.count) : nil
     }
 
     var batch: Int { xShape[0] }
 
-    func forward() {
+    /// Makes the backward products this node needs (on its first forward).
+    func prepareBackward(inputGradient needsInput: Bool, weightGradient needsWeight: Bool) throws {
+        let ld = batch * g.outPixels, out = layer.outChannels
+        if needsWeight && weightGradient == nil {  // dW[out, C*k*k] += dY'[out, B*P] x cols^T
+            weightGradient = try GEMM(m: out, n: g.patchSize, k: ld, transposeB: true, accumulate: true, precision: precision)
+        }
+        if needsInput && inputGradient == nil {  // dcols[C*k*k, B*P] = W^T x dY'
+            inputGradient = try GEMM(m: g.patchSize, n: ld, k: out, transposeA: true, accumulate: false, precision: precision)
+            gradCols = Tensor(zeros: cols.shape)
+        }
+    }
+
+    func forward(parameterVersion: UInt64) {
         let P = g.outPixels, ld = batch * P, image = g.channels * g.height * g.width
         for b in 0..<batch { Im2col.forward(x.value.pointer + b * image, g, cols: cols.pointer + b * P, ldc: ld) }
         let out = layer.outChannels
-        BLAS.sgemm(transA: false, transB: false, m: out, n: ld, k: g.patchSize, a: layer.weight.value.pointer, lda: g.patchSize,
-                   b: cols.pointer, ldb: ld, beta: 0, c: wide.pointer, ldc: ld)
+        if let cols16, let w16 {
+            cols16.fill(from: cols.pointer)
+            forwardProduct.run(a: w16.current(layer.weight.value, version: parameterVersion), b: cols16.pointer, c: wide.pointer)
+        } else {
+            forwardProduct.run(a: layer.weight.value.pointer, b: cols.pointer, c: wide.pointer)
+        }
         let y = output.value.pointer, w = wide.pointer
         let bias = layer.bias?.value.pointer
         for b in 0..<batch {
@@ -97,10 +137,14 @@ final class Conv2dNode: TapeNode {
         for b in 0..<batch {  // dY [B, out, P] -> dY' [out, B*P]
             for o in 0..<out { (w + o * ld + b * P).update(from: gy + (b * out + o) * P, count: P) }
         }
+        wide16?.fill(from: w)
         let wv = layer.weight.variable
-        if wv.requiresGrad {  // dW[out, C*k*k] += dY' x cols^T
-            BLAS.sgemm(transA: false, transB: true, m: out, n: g.patchSize, k: ld, a: w, lda: ld, b: cols.pointer, ldb: ld,
-                       beta: 1, c: wv.grad!.pointer, ldc: g.patchSize)
+        if wv.requiresGrad, let product = weightGradient {
+            if let wide16, let cols16 {
+                product.run(a: wide16.pointer, b: cols16.pointer, c: wv.grad!.pointer)
+            } else {
+                product.run(a: w, b: cols.pointer, c: wv.grad!.pointer)
+            }
         }
         if let bv = layer.bias?.variable, bv.requiresGrad {
             let gb = bv.grad!.pointer
@@ -111,11 +155,12 @@ final class Conv2dNode: TapeNode {
                 gb[o] += s
             }
         }
-        if x.requiresGrad {  // dcols = W^T x dY', then col2im into each image
-            if gradCols == nil { gradCols = Tensor(zeros: cols.shape) }
-            let gc = gradCols!.pointer
-            BLAS.sgemm(transA: true, transB: false, m: g.patchSize, n: ld, k: out, a: wv.value.pointer, lda: g.patchSize,
-                       b: w, ldb: ld, beta: 0, c: gc, ldc: ld)
+        if x.requiresGrad, let product = inputGradient, let gc = gradCols?.pointer {  // then col2im into each image
+            if let wide16, let w16 {
+                product.run(a: w16.pointer, b: wide16.pointer, c: gc)
+            } else {
+                product.run(a: wv.value.pointer, b: w, c: gc)
+            }
             for b in 0..<batch { Im2col.backward(gc + b * P, g, ldc: ld, gx: x.grad!.pointer + b * image) }
         }
     }

@@ -70,7 +70,7 @@ final class Int8LinearNode: TapeNode {
         let (k, nOut) = (weights.inFeatures, weights.outFeatures)
         var scale: Float = 0, zero: UInt8 = 0
         quantized.withUnsafeMutableBufferPointer { q in
-            cohort_int8_quantize_u8(x.value.pointer, batch * k, batch, stride, q.baseAddress, &scale, &zero)
+            cohort_int8_quantize_u8(x.value.pointer, batch * k, batch, stride, q.baseAddress, &scale, &zero, Int8Weights.usesVNNI ? 1 : 0)
         }
         quantized.withUnsafeBufferPointer { q in
             weights.packed.withUnsafeBufferPointer { w in

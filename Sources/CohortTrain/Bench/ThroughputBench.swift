@@ -50,6 +50,8 @@ public enum ThroughputBench {
         public var sync: GradientSyncKind
         public var ranks: Int
         public var threads: Int
+        /// How the products ran (fp32, bf16, bf16-emulated).
+        public var precision: MatmulPrecision
         public var batchPerRank: Int
         public var steps: Int
         /// Every rank's samples over the slowest rank's time.
@@ -68,6 +70,11 @@ public enum ThroughputBench {
         public var stepMs: Double
         /// Heap allocations per step after warm-up (when an allocation counter is given).
         public var allocationsPerStep: Double?
+        /// Of those, oneDNN's own: its executions per step x the allocations one execution makes by
+        /// itself (`DNNL.allocationsPerExecution`); the rest are Cohort's.
+        public var oneDNNAllocationsPerStep: Double?
+        /// oneDNN primitive executions per step.
+        public var oneDNNExecutionsPerStep: Double
         public var peakMemoryMB: Double
 
         /// "sync-shm", "sync-mpi", "hogwild".
@@ -115,7 +122,7 @@ public enum ThroughputBench {
     /// ranks share one parameter arena and never communicate while stepping). `allocationCount`
     /// reads the process's allocation counter, where one is linked in.
     public static func run(workload: Workload, steps: Int, warmup: Int = 10, distributed: DistributedConfig,
-                           communicator comm: Communicator, allocationCount: (() -> Int)? = nil,
+                           precision: MatmulPrecision = .fp32, communicator comm: Communicator, allocationCount: (() -> Int)? = nil,
                            dataDirectory: String = FashionMNIST.defaultDirectory) throws -> Result {
         let (spec, batch) = workload.model
         let (train, _) = try FashionMNIST.load(directory: dataDirectory)
@@ -128,7 +135,8 @@ public enum ThroughputBench {
         if shared == nil { try comm.broadcast(model.parameters.values.pointer, count: model.parameters.count, root: 0) }
         let sync = try GradientSyncFactory.make(distributed, parameters: model.parameters, communicator: comm)
         let optimizer = try OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9).makeOptimizer(parameterCount: model.parameters.count)
-        let session = TrainingSession(model: model, optimizer: optimizer, seed: 1, gradientStorage: sync.gradientStorage)
+        let session = TrainingSession(model: model, optimizer: optimizer, seed: 1, gradientStorage: sync.gradientStorage,
+                                      precision: precision)
         let step = try TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
                                 randomness: RandomStream(seed: 1))
 
@@ -147,11 +155,12 @@ public enum ThroughputBench {
         var indices = sampler.indices(epoch: 0)
         var position = 0, epoch = 0
         var waited: UInt64 = 0, start: UInt64 = 0
-        var allocationsAtStart = 0
+        var allocationsAtStart = 0, executionsAtStart = (plain: 0, accumulating: 0)
         for s in 0..<(warmup + steps) {
             if s == warmup {
                 try comm.barrier()
                 waited = 0; inFlight = 0; overlapped = 0
+                executionsAtStart = DNNL.shared?.executions ?? (plain: 0, accumulating: 0)
                 allocationsAtStart = allocationCount?() ?? 0
                 start = TraceRecorder.now()
             }
@@ -162,6 +171,14 @@ public enum ThroughputBench {
         }
         let elapsed = Double(TraceRecorder.now() - start) * 1e-9
         let allocations = allocationCount.map { Double($0() - allocationsAtStart) / Double(steps) }
+        let executed = DNNL.shared?.executions ?? (plain: 0, accumulating: 0)
+        let plain = Double(executed.plain - executionsAtStart.plain) / Double(steps)
+        let accumulating = Double(executed.accumulating - executionsAtStart.accumulating) / Double(steps)
+        let oneDNNAllocations = try allocationCount.map { count in
+            let bf16 = precision == .bf16
+            return plain * (try DNNL.allocationsPerExecution(bf16: bf16, accumulate: false, counting: count))
+                + accumulating * (try DNNL.allocationsPerExecution(bf16: bf16, accumulate: true, counting: count))
+        }
         // Every rank's samples count; the slowest rank decides the time.
         let slowest = try comm.allgather(elapsed.bitPattern).map(Double.init(bitPattern:)).max()!
         var sums = [Double(steps * batch), Double(waited) * 1e-9, Double(inFlight) * 1e-9, Double(overlapped) * 1e-9]
@@ -169,12 +186,13 @@ public enum ThroughputBench {
         func meanMsPerStep(_ seconds: Double) -> Double { seconds / Double(comm.size) / Double(steps) * 1e3 }
         let flops = try flopsPerStep(network, input: [batch] + train.sampleShape)
         return Result(workload: workload, mode: distributed.mode, sync: sync.kind, ranks: comm.size, threads: BLAS.threads,
-                      batchPerRank: batch, steps: steps, samplesPerSecond: sums[0] / slowest,
+                      precision: precision, batchPerRank: batch, steps: steps, samplesPerSecond: sums[0] / slowest,
                       stepGFLOPs: flops * Double(steps) / slowest / 1e9, flopsPerStep: flops,
                       communicationWaitMs: meanMsPerStep(sums[1]),
                       allreduceInFlightMs: reducer == nil ? nil : meanMsPerStep(sums[2]),
                       allreduceOverlappedMs: reducer == nil ? nil : meanMsPerStep(sums[3]),
-                      stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations, peakMemoryMB: peakMemoryMB())
+                      stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations,
+                      oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: plain + accumulating, peakMemoryMB: peakMemoryMB())
     }
 
     static func peakMemoryMB() -> Double {

@@ -85,11 +85,16 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var evalTest: Bool = false
     /// Gradient accumulation: micro-batches of batch_size per optimizer step (synchronised once).
     public var accumulate: Int = 1
+    /// The matrix products of Linear and Conv2d: fp32, or bf16 with fp32 accumulation (needs avx512_bf16).
+    public var precision: Precision = .fp32
+    /// Lets bf16 run on a CPU without avx512_bf16, emulated (slower than fp32); otherwise such a run is refused.
+    public var allowEmulatedBF16: Bool = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, batchSize = "batch_size", maxSteps = "max_steps", labelSmoothing = "label_smoothing"
         case clipNorm = "clip_norm", l1, l2, nonFinite = "non_finite", maxSkipped = "max_skipped", checkpointEvery = "checkpoint_every"
         case checkpointSteps = "checkpoint_steps", patience, logEvery = "log_every", threads, evalTest = "eval_test", accumulate
+        case precision, allowEmulatedBF16 = "allow_emulated_bf16"
     }
 
     public init() {}
@@ -123,6 +128,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         threads = try int(.threads, 0, min: 0)
         evalTest = try c.decodeIfPresent(Bool.self, forKey: .evalTest) ?? false
         accumulate = try int(.accumulate, 1, min: 1)
+        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? .fp32
+        allowEmulatedBF16 = try c.decodeIfPresent(Bool.self, forKey: .allowEmulatedBF16) ?? false
+    }
+
+    /// `precision` on this CPU (bf16 without avx512_bf16: refused unless emulation is allowed).
+    public func matmulPrecision() throws -> MatmulPrecision {
+        try MatmulPrecision.resolve(precision, allowEmulation: allowEmulatedBF16)
     }
 }
 

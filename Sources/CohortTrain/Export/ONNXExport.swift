@@ -83,6 +83,17 @@ struct LayerWriter {
             case .tanh: return graph.add("Tanh", [x])
             case .softplus: return graph.add("Softplus", [x])
             }
+        case let n as LayerNorm:
+            // Normalised over every axis after the batch's, as the layer is.
+            return graph.add("LayerNormalization", [x, constant(n.scale), constant(n.shift)],
+                             attributes: [.int("axis", 1), .float("epsilon", n.epsilon)])
+        case is GlobalAvgPool:
+            // [B, C, H, W] -> [B, C, 1, 1] -> [B, C].
+            return graph.add("Flatten", [graph.add("GlobalAveragePool", [x])], attributes: [.int("axis", 1)])
+        case let r as Residual:
+            let body = try write(r.body, x, at: "\(place).layers")
+            let shortcut = try r.projection.map { try write($0, x, at: "\(place).projection") } ?? x
+            return graph.add("Add", [body, shortcut])
         case is SoftmaxLayer: return graph.add("Softmax", [x], attributes: [.int("axis", -1)])
         case is Flatten: return graph.add("Flatten", [x], attributes: [.int("axis", 1)])
         case is Dropout: return x  // evaluation mode: the identity

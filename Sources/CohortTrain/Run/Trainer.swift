@@ -53,7 +53,8 @@ public final class Trainer {
         self.config = config
         comm = communicator
         let t = config.training
-        if t.threads > 0 { BLAS.setThreads(t.threads) }
+        if t.threads > 0 { GEMM.setThreads(t.threads) }
+        let precision = try t.matmulPrecision()
         try Self.checkCombinations(config)
         let folder = RunFolder(directory: config.output.directory, name: config.name)
         // One run per folder: rank 0 holds its lock for the whole run.
@@ -77,7 +78,7 @@ public final class Trainer {
         // locks or let one process's stale moments drag the others (docs/ARCHITECTURE.md).
         let optimizer = try config.optimizer.makeOptimizer(parameterCount: model.parameters.count, decayRanges: model.parameters.decayRanges)
         let session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, regularization: Regularization(t),
-                                      gradientStorage: sync.gradientStorage)
+                                      gradientStorage: sync.gradientStorage, precision: precision)
         step = try TrainingStep(session: session, loader: data.loader, sync: sync,
                                 objective: distillation.map { .distillation($0) } ?? TrainingObjective(config.task), nonFinite: t.nonFinite,
                                 microBatches: t.accumulate, randomness: RandomStream(seed: config.seed), mixing: data.input.mixing)

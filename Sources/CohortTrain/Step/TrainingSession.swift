@@ -17,14 +17,16 @@ public final class TrainingSession {
     public var parameters: ParameterArena { model.parameters }
     public var buffers: ParameterArena { model.buffers }
 
-    /// `gradientStorage`: where the gradient arena lives (a reducer's memory; private when nil).
+    /// `gradientStorage`: where the gradient arena lives (a reducer's memory; private when nil);
+    /// `precision`: how Linear and Conv2d multiply while training (evaluation stays fp32).
     public init(model: Model, optimizer: Optimizer, seed: UInt64, regularization: Regularization = Regularization(),
-                gradientStorage: Storage? = nil) {
+                gradientStorage: Storage? = nil, precision: MatmulPrecision = .fp32) {
         self.model = model
         gradients = GradientArena(for: model.parameters, storage: gradientStorage)
         self.optimizer = optimizer
         self.regularization = regularization
         context = ForwardContext(tape: tape, training: true, rng: RandomStream(seed: seed).split("dropout"))
+        context.precision = precision
         decayRanges = model.parameters.decayRanges
     }
 
@@ -83,6 +85,7 @@ public final class TrainingSession {
         var norm: Float = 0
         if r.clipNorm > 0 { norm = GradientClipping.clip(g, count: n, maxNorm: r.clipNorm) }
         optimizer.step(parameters: p, gradients: g, count: n, learningRate: learningRate)
+        context.parametersChanged()  // bf16 weight copies are rounded again on the next forward
         return (true, norm, Float(penalty))
     }
 }

@@ -1,0 +1,19 @@
+#ifndef COHORT_BF16_H
+#define COHORT_BF16_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when the CPU executes AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5) and the OS saves
+/// AVX-512 state (XCR0), else 0.
+int cohort_cpu_has_avx512_bf16(void);
+
+/// bfloat16 bits of each float, rounded to nearest even (NaN stays NaN). Uses vcvtne2ps2bf16 where
+/// the CPU has it, else a portable loop; both give the same bits.
+void cohort_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
+
+/// The portable loop alone (tests compare it with the AVX-512 BF16 instruction).
+void cohort_f32_to_bf16_portable(const float *src, uint16_t *dst, size_t count);
+
+/// Floats of bfloat16 bits (exact: a bfloat16 is the top half of a float).
+void cohort_bf16_to_f32(const uint16_t *src, float *dst, size_t count);
+#endif

@@ -1,0 +1,154 @@
+import CDNNL
+
+/// oneDNN's CPU engine and stream, made once per process: every primitive belongs to one engine,
+/// and making them is expensive. Only the kernel layer (`GEMM`) uses this.
+public final class DNNL {
+    /// nil when oneDNN cannot make a CPU engine (then fp32 stays on OpenBLAS and bf16 is refused).
+    public static let shared: DNNL? = try? DNNL()
+
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+    /// Primitive executions so far, without and with the accumulating post-op. Each
+    /// `dnnl_primitive_execute` builds its own argument map on the heap (oneDNN 2.6's C API; one
+    /// allocation more with a post-op), so the allocation benchmark subtracts them (`bench train`).
+    public internal(set) var executions = (plain: 0, accumulating: 0)
+
+    private init() throws {
+        var e: dnnl_engine_t?
+        try DNNL.check(dnnl_engine_create(&e, dnnl_cpu, 0), "dnnl_engine_create")
+        var s: dnnl_stream_t?
+        try DNNL.check(dnnl_stream_create(&s, e, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
+        engine = e!
+        stream = s!
+    }
+
+    static func check(_ status: dnnl_status_t, _ what: String) throws {
+        if status != dnnl_success { throw CohortError.invalid("oneDNN: \(what) failed (status \(status.rawValue))") }
+    }
+
+    /// The instruction set oneDNN's kernels use on this CPU.
+    public static var isa: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
+        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core: return "avx512_core"
+        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni"
+        case dnnl_cpu_isa_avx2: return "avx2"
+        case dnnl_cpu_isa_avx: return "avx"
+        case dnnl_cpu_isa_sse41: return "sse41"
+        case let other: return "isa 0x\(String(other.rawValue, radix: 16))"
+        }
+    }
+
+    public static var version: String {
+        let v = dnnl_version()!.pointee
+        return "\(v.major).\(v.minor).\(v.patch)"
+    }
+
+    /// oneDNN's threads are OpenMP's (Debian builds it on OpenMP).
+    public static var threads: Int { Int(cohort_omp_get_max_threads()) }
+    public static func setThreads(_ n: Int) { _ = cohort_omp_set_num_threads(Int32(n)) }
+}
+
+/// One oneDNN matmul primitive of fixed shape, data type and transposes, made once and executed
+/// every step on whatever buffers the caller passes (`dnnl_memory_set_data_handle`): C[m x n]
+/// (+)= op(A) op(B), row-major, fp32 C, A and B fp32 or bf16. Its scratchpad is allocated here, once.
+final class DNNLMatmul {
+    let implementation: String
+    private let dnnl: DNNL
+    private let accumulate: Bool
+    private let primitive: dnnl_primitive_t
+    private let a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, scratchpad: dnnl_memory_t
+    private let scratch: UnsafeMutableRawPointer
+    private let args: UnsafeMutablePointer<dnnl_exec_arg_t>
+
+    init(dnnl: DNNL, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, bf16: Bool) throws {
+        self.dnnl = dnnl
+        self.accumulate = accumulate
+        let type = bf16 ? dnnl_bf16 : dnnl_f32
+        var aDesc = dnnl_memory_desc_t(), bDesc = dnnl_memory_desc_t(), cDesc = dnnl_memory_desc_t()
+        // A transposed is stored [k][m]: logical [m, k] with format "ba"; likewise B.
+        try DNNL.check(dnnl_memory_desc_init_by_tag(&aDesc, 2, [Int64(m), Int64(k)], type, transposeA ? dnnl_ba : dnnl_ab), "memory desc A")
+        try DNNL.check(dnnl_memory_desc_init_by_tag(&bDesc, 2, [Int64(k), Int64(n)], type, transposeB ? dnnl_ba : dnnl_ab), "memory desc B")
+        try DNNL.check(dnnl_memory_desc_init_by_tag(&cDesc, 2, [Int64(m), Int64(n)], dnnl_f32, dnnl_ab), "memory desc C")
+        var desc = dnnl_matmul_desc_t()
+        try DNNL.check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "dnnl_matmul_desc_init")
+
+        var attr: dnnl_primitive_attr_t?
+        try DNNL.check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        // The caller's scratchpad: oneDNN then allocates nothing of its own per execution.
+        try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
+        if accumulate {  // C = op(A) op(B) + C, the sgemm beta = 1 of the fp32 path
+            var ops: dnnl_post_ops_t?
+            try DNNL.check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")
+            defer { dnnl_post_ops_destroy(ops) }
+            try DNNL.check(dnnl_post_ops_append_sum(ops, 1), "dnnl_post_ops_append_sum")
+            try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "post ops")
+        }
+        var pd: dnnl_primitive_desc_t?
+        try withUnsafePointer(to: &desc) {
+            try DNNL.check(dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr, dnnl.engine, nil),
+                           "matmul \(m)x\(n)x\(k) \(bf16 ? "bf16" : "f32") primitive descriptor")
+        }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var info: UnsafePointer<CChar>?
+        _ = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info)
+        implementation = info.map { String(cString: $0) } ?? "?"
+        var p: dnnl_primitive_t?
+        try DNNL.check(dnnl_primitive_create(&p, pd), "dnnl_primitive_create")
+        primitive = p!
+
+        let scratchDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)!
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(scratchDesc), 64), alignment: 64)
+        func memory(_ d: UnsafePointer<dnnl_memory_desc_t>, _ handle: UnsafeMutableRawPointer?) throws -> dnnl_memory_t {
+            var mem: dnnl_memory_t?
+            try DNNL.check(dnnl_memory_create(&mem, d, dnnl.engine, handle), "dnnl_memory_create")
+            return mem!
+        }
+        // Placeholder handles until `run` points them at the caller's buffers.
+        a = try memory(&aDesc, scratch); b = try memory(&bDesc, scratch); c = try memory(&cDesc, scratch)
+        scratchpad = try memory(scratchDesc, scratch)
+        args = .allocate(capacity: 4)
+        args.initialize(from: [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: a), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: b),
+                               dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: c), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)],
+                        count: 4)
+    }
+
+    deinit {
+        for m in [a, b, c, scratchpad] { dnnl_memory_destroy(m) }
+        dnnl_primitive_destroy(primitive)
+        args.deallocate()
+        scratch.deallocate()
+    }
+
+    func run(a pa: UnsafeRawPointer, b pb: UnsafeRawPointer, c pc: UnsafeMutableRawPointer) {
+        dnnl_memory_set_data_handle(a, UnsafeMutableRawPointer(mutating: pa))
+        dnnl_memory_set_data_handle(b, UnsafeMutableRawPointer(mutating: pb))
+        dnnl_memory_set_data_handle(c, pc)
+        let status = dnnl_primitive_execute(primitive, dnnl.stream, 4, args)
+        precondition(status == dnnl_success, "oneDNN: matmul execution failed (status \(status.rawValue))")
+        dnnl_stream_wait(dnnl.stream)  // returns at once on the OpenMP CPU runtime, which executes in place
+        if accumulate { dnnl.executions.accumulating += 1 } else { dnnl.executions.plain += 1 }
+    }
+}
+
+extension DNNL {
+    /// Heap allocations that one `dnnl_primitive_execute` makes by itself (oneDNN 2.6 builds a
+    /// std::unordered_map of the arguments on every call), counted by `count` over executions of a
+    /// small matmul of the given kind. The allocation benchmark subtracts executions x this.
+    public static func allocationsPerExecution(bf16: Bool, accumulate: Bool, counting count: () -> Int) throws -> Double {
+        guard let dnnl = shared else { return 0 }
+        let product = try DNNLMatmul(dnnl: dnnl, m: 16, n: 16, k: 32, transposeA: false, transposeB: true, accumulate: accumulate, bf16: bf16)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        product.run(a: buffer, b: buffer + 1024, c: buffer + 2048)
+        let runs = 50, executed = dnnl.executions, before = count()
+        for _ in 0..<runs { product.run(a: buffer, b: buffer + 1024, c: buffer + 2048) }
+        let allocations = Double(count() - before) / Double(runs)
+        dnnl.executions = executed  // the calibration is not part of what is being counted
+        return allocations
+    }
+}
