@@ -1,11 +1,13 @@
 import ArgumentParser
 import Cohort
+import CohortDistributed
 import CohortTrain
 import Foundation
 
 extension ThroughputBench.Workload: ExpressibleByArgument {}
 extension DistributedMode: ExpressibleByArgument {}
 extension ReducerChoice: ExpressibleByArgument {}
+extension WireFormat: ExpressibleByArgument {}
 
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +20,9 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
     @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: DistributedMode = .sync
     @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4
-    @Option(help: "Sync reducer for the ranks run: shm (shared memory, one node), mpi, or auto.") var reducer: ReducerChoice = .shm
+    @Option(help: "Sync reducer for the ranks run: shm (shared memory, one node), mpi, hierarchical, or auto.") var reducer: ReducerChoice = .shm
+    @Option(help: "How gradients travel over MPI (mpi and hierarchical reducers): fp32, bf16 or fp16.") var wire: WireFormat = .fp32
+    @Option(help: "Each N consecutive ranks form one node (the ranks run), as distributed.ranks_per_node.") var ranksPerNode: Int?
     @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward (non-blocking) or reduce after it (blocking).") var overlap = false
     @Flag(help: "Print one JSON line instead of the table (used for the ranks run).") var json = false
 
@@ -35,6 +39,10 @@ struct BenchTrain: ParsableCommand {
             distributed.bucketMB = bucketMb
             distributed.firstBucketMB = min(1, bucketMb)
             distributed.overlap = overlap
+            distributed.wire = wire
+            distributed.ranksPerNode = ranksPerNode
+            _ = try GradientSyncFactory.kind(distributed, worldSize: comm.size,
+                                             spansNodes: NodeTopology.spansNodes(ranksPerNode: ranksPerNode, world: comm))
             let r = try ThroughputBench.run(workload: workload, steps: steps, distributed: distributed, communicator: comm,
                                             allocationCount: AllocationCounter.isActive ? { AllocationCounter.count } : nil)
             if comm.size > 1 || json {
@@ -48,15 +56,17 @@ struct BenchTrain: ParsableCommand {
                          r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "?", r.peakMemoryMB))
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
-                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue])
+                                          extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue,
+                                                  "--wire", wire.rawValue] + (ranksPerNode.map { ["--ranks-per-node", String($0)] } ?? []))
             let speedup = multi.samplesPerSecond / r.samplesPerSecond
             if mode == .hogwild {
                 // Every sample is one update's worth of batch: updates/s scale as samples/s.
                 print(String(format: "%@ hogwild x %d processes: %.0f samples/s, %.0f updates/s (all processes' updates over the slowest one's time), %.2fx the updates/s of one process",
                              r.workload.rawValue, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
             } else {
-                print(String(format: "%@ x %d ranks (\(multi.label)): %.0f samples/s (all ranks' samples over the slowest rank's time), %.2fx one rank (scaling efficiency %.0f%%), waiting for gradients %.3f ms (mean over ranks) of the slowest rank's %.2f ms per step",
-                             r.workload.rawValue, multi.ranks, multi.samplesPerSecond, speedup, 100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
+                print(String(format: "%@ x %d ranks on %d node%@ (\(multi.label)): %.0f samples/s (all ranks' samples over the slowest rank's time), %.2fx one rank (scaling efficiency %.0f%%), waiting for gradients %.3f ms (mean over ranks) of the slowest rank's %.2f ms per step, %.0f bytes sent over MPI per step (all ranks)",
+                             r.workload.rawValue, multi.ranks, multi.nodes, multi.nodes == 1 ? "" : "s", multi.samplesPerSecond, speedup,
+                             100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs, multi.wireBytesPerStep))
                 if let flight = multi.allreduceInFlightMs, let hidden = multi.allreduceOverlappedMs {
                     print(String(format: "allreduce in flight %.3f ms per step, %.3f ms of it (%.0f%%) while backward was still running",
                                  flight, hidden, flight > 0 ? 100 * hidden / flight : 0))

@@ -90,9 +90,10 @@ final class TrainingStepTests: XCTestCase {
     func testOneProcessAndHogwildSynchroniseNothing() throws {
         let model = try Model(spec: spec, inputShape: [4])
         var config = DistributedConfig()
-        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, communicator: SingleProcessCommunicator()).kind, .none)
+        let one = try NodeTopology(world: SingleProcessCommunicator(), ranksPerNode: nil)
+        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, topology: one).kind, .none)
         config.mode = .hogwild
-        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, communicator: SingleProcessCommunicator()).kind, .none)
+        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, topology: one).kind, .none)
     }
 }
 
