@@ -77,24 +77,9 @@ struct BenchTrain: ParsableCommand {
 
     /// The same benchmark under mpirun, one BLAS thread per rank.
     static func runRanks(_ n: Int, workload: ThroughputBench.Workload, steps: Int, mode: DistributedMode, extra: [String]) throws -> ThroughputBench.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let me = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
-            : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
-        p.arguments = ["mpirun", "-np", String(n), "--oversubscribe", "--bind-to", n <= ProcessInfo.processInfo.activeProcessorCount ? "core" : "none",
-                       me, "bench", "train", "--workload", workload.rawValue, "--steps", String(steps), "--threads", "1", "--mode", mode.rawValue, "--json"] + extra
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
-            throw CohortError.invalid("bench train: the \(n)-rank run under mpirun failed (exit \(p.terminationStatus))")
-        }
-        return try JSONDecoder().decode(ThroughputBench.Result.self, from: Data(line.utf8))
+        let line = try MPIRun.jsonLine(ranks: n, ["bench", "train", "--workload", workload.rawValue, "--steps", String(steps), "--threads", "1",
+                                                  "--mode", mode.rawValue, "--json"] + extra, what: "bench train")
+        return try JSONDecoder().decode(ThroughputBench.Result.self, from: line)
     }
 
     /// sgemm GFLOP/s at 1024^3 with the current thread count: the limit the step is compared with.

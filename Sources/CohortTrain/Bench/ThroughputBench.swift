@@ -60,6 +60,8 @@ public enum ThroughputBench {
         /// Model FLOPs per step (forward + backward, per rank) over the slowest rank's step time.
         public var stepGFLOPs: Double
         public var flopsPerStep: Double
+        /// Floats in the gradient arena (what a reducer averages).
+        public var gradientValues: Int
         /// Mean over ranks of the time per step spent waiting for the gradients to be averaged
         /// after backward (sync, N > 1).
         public var communicationWaitMs: Double
@@ -180,7 +182,7 @@ public enum ThroughputBench {
         return Result(workload: workload, mode: distributed.mode, sync: sync.kind, wire: distributed.wire, nodes: topology.nodeCount,
                       ranks: comm.size, threads: BLAS.threads,
                       batchPerRank: batch, steps: steps, samplesPerSecond: sums[0] / slowest,
-                      stepGFLOPs: flops * Double(steps) / slowest / 1e9, flopsPerStep: flops,
+                      stepGFLOPs: flops * Double(steps) / slowest / 1e9, flopsPerStep: flops, gradientValues: model.parameters.count,
                       communicationWaitMs: meanMsPerStep(sums[1]),
                       allreduceInFlightMs: reducer == nil ? nil : meanMsPerStep(sums[2]),
                       allreduceOverlappedMs: reducer == nil ? nil : meanMsPerStep(sums[3]),
