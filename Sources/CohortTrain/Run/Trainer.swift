@@ -200,6 +200,10 @@ public final class Trainer {
     /// The final test evaluation, checkpoint and report, once every rank has stopped training.
     func finish(seconds: Double) throws -> Evaluation {
         let model = session.model
+        // Bytes all ranks sent over MPI per step of this session (collective).
+        let steps = state.step - telemetry.progress.startStep
+        var sent = [Double(step.sync.bytesSent)]
+        try comm.allreduce(&sent)
         try Consistency.averageBuffers(model, comm)
         let test = try evaluation.tester.evaluate(model, communicator: comm)
         state.record(test, split: .test)
@@ -208,7 +212,8 @@ public final class Trainer {
             try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: .test, result: test)
             let summary = try RunSummary(config: config, configYAML: checkpoints.configYAML, test: test, state: state,
                                          classNames: data.splits.classNames, parameterCount: model.parameters.parameterCount,
-                                         seconds: seconds, ranks: comm.size)
+                                         seconds: seconds, ranks: comm.size, nodes: topology.nodeCount, synchronization: step.sync.kind,
+                                         wireBytesPerStep: steps > 0 && [.mpi, .hierarchical].contains(step.sync.kind) ? sent[0] / Double(steps) : nil)
             try Report.write(summary, to: checkpoints.folder.url)
         }
         return test
