@@ -27,9 +27,10 @@ extension Trainer {
 
         // Rank 0 evaluates a private copy, so the others never wait for it.
         let snapshot = isLeader ? try Model(spec: config.model, inputShape: session.model.inputShape) : nil
-        // A resumed run goes on where each rank's sampler was.
+        // A resumed run goes on where each rank's sampler was (or, from a checkpoint that holds no
+        // places, at the start of the checkpoint's epoch).
         let resumed = state.hogwildPositions.flatMap { $0.count == comm.size ? $0[comm.rank] : nil }
-        var myEpoch = resumed?[0] ?? 0, position = resumed?[1] ?? 0, myUpdates = 0, mySteps = 0
+        var myEpoch = resumed?[0] ?? state.epoch, position = resumed?[1] ?? 0, myUpdates = 0, mySteps = 0
         var indices = data.sampler.indices(epoch: myEpoch)
         var lastEvaluatedEpoch = state.epoch, skippedInARow = 0
         let firstStep = state.step
