@@ -1,3 +1,4 @@
+import CWire
 import Cohort
 
 /// How gradients travel between ranks (`distributed.wire`): as 32-bit floats, or rounded to 16
@@ -13,65 +14,43 @@ public enum WireFormat: String, ConfigChoice {
     public var bytesPerValue: Int { self == .fp32 ? 4 : 2 }
 }
 
-/// Rounding to and from the 16-bit wire formats (round to nearest, ties to even).
+/// Rounding to and from the 16-bit wire formats (round to nearest, ties to even), through the C
+/// loops of CWire (vectorised; fp16 on F16C where the CPU has it).
 public enum WireCodec {
     /// `count` values of `source` plus `residual` (when given), rounded into `out`; with a residual,
     /// what the rounding lost is left in it for the next call (error feedback).
     @inline(__always)
     public static func encode(_ format: WireFormat, _ source: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<UInt16>,
                               residual: UnsafeMutablePointer<Float>?) {
-        switch (format, residual) {
-        case (.bf16, nil):
-            for i in 0..<count { out[i] = bf16(source[i]) }
-        case let (.bf16, r?):
-            for i in 0..<count {
-                let v = source[i] + r[i]
-                let e = bf16(v)
-                out[i] = e
-                r[i] = v - float(bf16: e)
-            }
-        case (.fp16, nil):
-            for i in 0..<count { out[i] = Float16(source[i]).bitPattern }
-        case let (.fp16, r?):
-            for i in 0..<count {
-                let v = source[i] + r[i]
-                let e = Float16(v)
-                out[i] = e.bitPattern
-                r[i] = v - Float(e)
-            }
-        case (.fp32, _):
-            preconditionFailure("fp32 is not encoded")
+        switch format {
+        case .bf16: cohort_wire_encode_bf16(source, residual, out, count)
+        case .fp16: cohort_wire_encode_fp16(source, residual, out, count)
+        case .fp32: preconditionFailure("fp32 is not encoded")
         }
     }
 
     /// `count` 16-bit values as floats.
     @inline(__always)
     public static func decode(_ format: WireFormat, _ source: UnsafePointer<UInt16>, count: Int, into out: UnsafeMutablePointer<Float>) {
-        if format == .bf16 {
-            for i in 0..<count { out[i] = float(bf16: source[i]) }
-        } else {
-            for i in 0..<count { out[i] = Float(Float16(bitPattern: source[i])) }
-        }
+        if format == .bf16 { cohort_wire_decode_bf16(source, out, count) } else { cohort_wire_decode_fp16(source, out, count) }
     }
 
     /// Adds `count` 16-bit values to `sum` in fp32.
     @inline(__always)
     public static func accumulate(_ format: WireFormat, _ source: UnsafePointer<UInt16>, count: Int, into sum: UnsafeMutablePointer<Float>) {
-        if format == .bf16 {
-            for i in 0..<count { sum[i] += float(bf16: source[i]) }
-        } else {
-            for i in 0..<count { sum[i] += Float(Float16(bitPattern: source[i])) }
-        }
+        if format == .bf16 { cohort_wire_accumulate_bf16(source, sum, count) } else { cohort_wire_accumulate_fp16(source, sum, count) }
     }
 
-    @inline(__always)
+    /// One value as bf16, and back.
     public static func bf16(_ x: Float) -> UInt16 {
-        let bits = x.bitPattern
-        if x.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }  // stays a (quiet) NaN
-        // Round to nearest, ties to even: add 0x7FFF plus the lowest kept bit, then truncate.
-        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+        var x = x, h: UInt16 = 0
+        cohort_wire_encode_bf16(&x, nil, &h, 1)
+        return h
     }
 
-    @inline(__always)
-    public static func float(bf16 h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
+    public static func float(bf16 h: UInt16) -> Float {
+        var h = h, x: Float = 0
+        cohort_wire_decode_bf16(&h, &x, 1)
+        return x
+    }
 }

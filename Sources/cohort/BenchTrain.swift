@@ -40,9 +40,10 @@ struct BenchTrain: ParsableCommand {
             distributed.firstBucketMB = min(1, bucketMb)
             distributed.overlap = overlap
             distributed.wire = wire
-            distributed.ranksPerNode = ranksPerNode
+            // The topology is the ranks run's; the one-process baseline is a node of its own.
+            distributed.ranksPerNode = comm.size > 1 ? ranksPerNode : nil
             _ = try GradientSyncFactory.kind(distributed, worldSize: comm.size,
-                                             spansNodes: NodeTopology.spansNodes(ranksPerNode: ranksPerNode, world: comm))
+                                             spansNodes: NodeTopology.spansNodes(ranksPerNode: distributed.ranksPerNode, world: comm))
             let r = try ThroughputBench.run(workload: workload, steps: steps, distributed: distributed, communicator: comm,
                                             allocationCount: AllocationCounter.isActive ? { AllocationCounter.count } : nil)
             if comm.size > 1 || json {

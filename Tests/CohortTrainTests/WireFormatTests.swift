@@ -1,6 +1,7 @@
 import XCTest
 import Cohort
 import CohortDistributed
+import CWire
 @testable import CohortTrain
 
 /// The 16-bit wire formats: rounding, error feedback, the one-process allreduce, and which reducer
@@ -34,6 +35,35 @@ final class WireFormatTests: XCTestCase {
         WireCodec.encode(.fp16, &big, count: 1, into: &h, residual: nil)
         WireCodec.decode(.fp16, &h, count: 1, into: &out)
         XCTAssertEqual(out, .infinity, "beyond fp16's 65504")
+    }
+
+    /// The vector paths (AVX2, F16C) and the portable ones give the same bits, fp16 the bits of
+    /// Swift's own Float16 conversion, on values that cover ties, subnormals, overflow and NaN.
+    func testVectorAndPortablePathsAgree() {
+        var values: [Float] = [0, -0, 1, 1 + 0x1p-11, 1 + 3 * 0x1p-11, 65504, 65519, 65520, 1e6, 0x1p-14, 0x1p-24, 0x1p-25, 0x1.8p-25, 3e-8, 1e-10,
+                               .infinity, -.infinity, .nan, 1 + 0x1p-8, 1 + 3 * 0x1p-8, 3e38, -3e38]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5000 { values.append(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))) }
+        let n = values.count
+        for format in [WireFormat.bf16, .fp16] {
+            var vector = [UInt16](repeating: 0, count: n), portable = vector
+            var vectorBack = [Float](repeating: 0, count: n), portableBack = vectorBack
+            WireCodec.encode(format, &values, count: n, into: &vector, residual: nil)
+            WireCodec.decode(format, &vector, count: n, into: &vectorBack)
+            cohort_wire_use_vector(0)
+            WireCodec.encode(format, &values, count: n, into: &portable, residual: nil)
+            WireCodec.decode(format, &portable, count: n, into: &portableBack)
+            cohort_wire_use_vector(1)
+            for i in 0..<n {
+                if values[i].isNaN {
+                    XCTAssertTrue(vectorBack[i].isNaN && portableBack[i].isNaN, "\(format): NaN stays NaN")
+                    continue
+                }
+                XCTAssertEqual(vector[i], portable[i], "\(format) \(values[i])")
+                XCTAssertEqual(vectorBack[i].bitPattern, portableBack[i].bitPattern, "\(format) \(values[i])")
+                if format == .fp16 { XCTAssertEqual(portable[i], Float16(values[i]).bitPattern, "fp16 \(values[i])") }
+            }
+        }
     }
 
     /// With error feedback the rounding errors are carried over, so the values sent add up to the
