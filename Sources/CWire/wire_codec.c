@@ -21,6 +21,19 @@ static inline float float_of_bf16(uint16_t h) {
     return x;
 }
 
+// The portable loops (also the vector paths' tails).
+static void encode_bf16_portable(const float *src, float *residual, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = src[i] + (residual ? residual[i] : 0.0f);
+        out[i] = bf16_of(v);
+        if (residual) residual[i] = v - float_of_bf16(out[i]);
+    }
+}
+
+static void decode_bf16_portable(const uint16_t *src, float *out, size_t n, int accumulate) {
+    for (size_t i = 0; i < n; i++) out[i] = accumulate ? out[i] + float_of_bf16(src[i]) : float_of_bf16(src[i]);  // -0 stays -0
+}
+
 static int has_avx2(void) {
     static int known = -1;
     if (known < 0) known = __builtin_cpu_supports("avx2");
@@ -53,11 +66,7 @@ static void encode_bf16_avx2(const float *src, float *residual, uint16_t *out, s
             _mm256_storeu_ps(residual + i + 8, _mm256_sub_ps(b, _mm256_castsi256_ps(_mm256_slli_epi32(hb, 16))));
         }
     }
-    for (; i < n; i++) {
-        float v = src[i] + (residual ? residual[i] : 0.0f);
-        out[i] = bf16_of(v);
-        if (residual) residual[i] = v - float_of_bf16(out[i]);
-    }
+    encode_bf16_portable(src + i, residual ? residual + i : NULL, out + i, n - i);
 }
 
 __attribute__((target("avx2")))
@@ -69,26 +78,19 @@ static void decode_bf16_avx2(const uint16_t *src, float *out, size_t n, int accu
         if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(out + i));
         _mm256_storeu_ps(out + i, v);
     }
-    for (; i < n; i++) out[i] = (accumulate ? out[i] : 0.0f) + float_of_bf16(src[i]);
+    decode_bf16_portable(src + i, out + i, n - i, accumulate);
 }
 
 void cohort_wire_encode_bf16(const float *src, float *residual, uint16_t *out, size_t n) {
-    if (has_avx2() && use_vector) { encode_bf16_avx2(src, residual, out, n); return; }
-    for (size_t i = 0; i < n; i++) {
-        float v = src[i] + (residual ? residual[i] : 0.0f);
-        out[i] = bf16_of(v);
-        if (residual) residual[i] = v - float_of_bf16(out[i]);
-    }
+    if (has_avx2() && use_vector) encode_bf16_avx2(src, residual, out, n); else encode_bf16_portable(src, residual, out, n);
 }
 
 void cohort_wire_decode_bf16(const uint16_t *src, float *out, size_t n) {
-    if (has_avx2() && use_vector) { decode_bf16_avx2(src, out, n, 0); return; }
-    for (size_t i = 0; i < n; i++) out[i] = float_of_bf16(src[i]);
+    if (has_avx2() && use_vector) decode_bf16_avx2(src, out, n, 0); else decode_bf16_portable(src, out, n, 0);
 }
 
 void cohort_wire_accumulate_bf16(const uint16_t *src, float *sum, size_t n) {
-    if (has_avx2() && use_vector) { decode_bf16_avx2(src, sum, n, 1); return; }
-    for (size_t i = 0; i < n; i++) sum[i] += float_of_bf16(src[i]);
+    if (has_avx2() && use_vector) decode_bf16_avx2(src, sum, n, 1); else decode_bf16_portable(src, sum, n, 1);
 }
 
 // IEEE half, portable: round to nearest even, overflow to Inf, subnormals, NaN kept.
@@ -130,6 +132,18 @@ static inline float float_of_fp16(uint16_t h) {
     return x;
 }
 
+static void encode_fp16_portable(const float *src, float *residual, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = src[i] + (residual ? residual[i] : 0.0f);
+        out[i] = fp16_of(v);
+        if (residual) residual[i] = v - float_of_fp16(out[i]);
+    }
+}
+
+static void decode_fp16_portable(const uint16_t *src, float *out, size_t n, int accumulate) {
+    for (size_t i = 0; i < n; i++) out[i] = accumulate ? out[i] + float_of_fp16(src[i]) : float_of_fp16(src[i]);  // -0 stays -0
+}
+
 int cohort_wire_has_f16c(void) {
     static int known = -1;
     if (known < 0) known = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
@@ -148,11 +162,7 @@ static void encode_fp16_f16c(const float *src, float *residual, uint16_t *out, s
         _mm_storeu_si128((__m128i *)(out + i), h);
         if (residual) _mm256_storeu_ps(residual + i, _mm256_sub_ps(v, _mm256_cvtph_ps(h)));
     }
-    for (; i < n; i++) {
-        float v = src[i] + (residual ? residual[i] : 0.0f);
-        out[i] = fp16_of(v);
-        if (residual) residual[i] = v - float_of_fp16(out[i]);
-    }
+    encode_fp16_portable(src + i, residual ? residual + i : NULL, out + i, n - i);
 }
 
 __attribute__((target("avx,f16c")))
@@ -163,24 +173,17 @@ static void decode_fp16_f16c(const uint16_t *src, float *out, size_t n, int accu
         if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(out + i));
         _mm256_storeu_ps(out + i, v);
     }
-    for (; i < n; i++) out[i] = (accumulate ? out[i] : 0.0f) + float_of_fp16(src[i]);
+    decode_fp16_portable(src + i, out + i, n - i, accumulate);
 }
 
 void cohort_wire_encode_fp16(const float *src, float *residual, uint16_t *out, size_t n) {
-    if (cohort_wire_has_f16c()) { encode_fp16_f16c(src, residual, out, n); return; }
-    for (size_t i = 0; i < n; i++) {
-        float v = src[i] + (residual ? residual[i] : 0.0f);
-        out[i] = fp16_of(v);
-        if (residual) residual[i] = v - float_of_fp16(out[i]);
-    }
+    if (cohort_wire_has_f16c()) encode_fp16_f16c(src, residual, out, n); else encode_fp16_portable(src, residual, out, n);
 }
 
 void cohort_wire_decode_fp16(const uint16_t *src, float *out, size_t n) {
-    if (cohort_wire_has_f16c()) { decode_fp16_f16c(src, out, n, 0); return; }
-    for (size_t i = 0; i < n; i++) out[i] = float_of_fp16(src[i]);
+    if (cohort_wire_has_f16c()) decode_fp16_f16c(src, out, n, 0); else decode_fp16_portable(src, out, n, 0);
 }
 
 void cohort_wire_accumulate_fp16(const uint16_t *src, float *sum, size_t n) {
-    if (cohort_wire_has_f16c()) { decode_fp16_f16c(src, sum, n, 1); return; }
-    for (size_t i = 0; i < n; i++) sum[i] += float_of_fp16(src[i]);
+    if (cohort_wire_has_f16c()) decode_fp16_f16c(src, sum, n, 1); else decode_fp16_portable(src, sum, n, 1);
 }
