@@ -4,7 +4,7 @@ import PackageDescription
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
 //   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16
 //   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels);
-//   CohortDistributed -> CMPI, CAtomics; CohortData -> CZlib
+//   CohortDistributed -> CMPI, CAtomics, CWire; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
 // resolved with pkg-config (ompi-c, openblas, zlib); CDNNL (oneDNN 2.x) links libdnnl directly, since
 // Debian's libdnnl-dev ships no pkg-config file. CAllocationCounter interposes malloc, so only
@@ -41,8 +41,10 @@ let package = Package(
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
         .target(name: "CohortNN", dependencies: ["Cohort", "CohortFormats", "CInt8"], path: "Sources/CohortNN"),
         .target(name: "CAtomics", path: "Sources/CAtomics"),
+        // Gradients to and from 16 bits on the wire (F16C chosen at run time, a portable path elsewhere).
+        .target(name: "CWire", path: "Sources/CWire", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
-        .target(name: "CohortDistributed", dependencies: ["Cohort", "CMPI", "CAtomics"], path: "Sources/CohortDistributed"),
+        .target(name: "CohortDistributed", dependencies: ["Cohort", "CMPI", "CAtomics", "CWire"], path: "Sources/CohortDistributed"),
         .target(name: "CohortTrain",
                 dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed",
                                .product(name: "Yams", package: "Yams")],
@@ -62,7 +64,7 @@ let package = Package(
         .testTarget(name: "CohortOptimTests", dependencies: ["Cohort", "CohortOptim"], path: "Tests/CohortOptimTests"),
         .testTarget(name: "CohortFormatsTests", dependencies: ["Cohort", "CohortFormats"], path: "Tests/CohortFormatsTests"),
         .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN", "CInt8"], path: "Tests/CohortNNTests"),
-        .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain", "CZlib"],
+        .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain", "CZlib", "CWire"],
                     path: "Tests/CohortTrainTests"),
         .testTarget(name: "CohortDistillTests", dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortTrain", "CohortDistill"],
                     path: "Tests/CohortDistillTests"),

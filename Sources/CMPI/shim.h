@@ -40,4 +40,8 @@ static inline int cohort_mpi_comm_type_shared(void) __attribute__((swift_name("g
 static inline int cohort_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int cohort_mpi_thread_funneled(void) __attribute__((swift_name("getter:MPI_THREAD_FUNNELED_()")));
 static inline int cohort_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+static inline MPI_Datatype cohort_mpi_uint16(void) __attribute__((swift_name("getter:MPI_UINT16_T_()")));
+static inline MPI_Datatype cohort_mpi_uint16(void) { return MPI_UINT16_T; }
+static inline int cohort_mpi_undefined(void) __attribute__((swift_name("getter:MPI_UNDEFINED_()")));
+static inline int cohort_mpi_undefined(void) { return MPI_UNDEFINED; }
 #endif

@@ -32,6 +32,19 @@ public protocol Communicator: AnyObject {
     /// Every rank's bytes (of any length), in rank order.
     func allgather(bytes: [UInt8]) throws -> [[UInt8]]
     func barrier() throws
+    /// Sends `counts[j]` 16-bit words from `send + offsets[j]` to rank j, and receives rank i's
+    /// `receiveCounts[i]` words at `receive + receiveOffsets[i]` (MPI_Alltoallv: a reduce-scatter's
+    /// exchange for 16-bit wire formats).
+    func alltoall(_ send: UnsafePointer<UInt16>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>,
+                  into receive: UnsafeMutablePointer<UInt16>, receiveCounts: UnsafePointer<Int32>, receiveOffsets: UnsafePointer<Int32>) throws
+    /// Rank r's block `buffer[offsets[r] ..< offsets[r] + counts[r]]` reaches every rank, in place (MPI_Allgatherv).
+    func allgather(inPlace buffer: UnsafeMutablePointer<UInt16>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>) throws
+    /// A communicator of the ranks that pass the same `color`, ordered by `key`; nil `color`: this
+    /// rank joins none and gets nil (MPI_Comm_split). Collective over this communicator.
+    func split(color: Int?, key: Int) throws -> Communicator?
+    /// The ranks of this communicator that share memory with this rank (MPI_Comm_split_type
+    /// SHARED). Collective.
+    func splitByNode() throws -> Communicator
     /// Ends the whole job (every rank) with `code`. Never returns.
     func abort(code: Int32) -> Never
 }
@@ -56,6 +69,13 @@ public final class SingleProcessCommunicator: Communicator {
     public func allgather(_ value: UInt64) throws -> [UInt64] { [value] }
     public func allgather(bytes: [UInt8]) throws -> [[UInt8]] { [bytes] }
     public func barrier() throws {}
+    public func alltoall(_ send: UnsafePointer<UInt16>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>,
+                         into receive: UnsafeMutablePointer<UInt16>, receiveCounts: UnsafePointer<Int32>, receiveOffsets: UnsafePointer<Int32>) throws {
+        (receive + Int(receiveOffsets[0])).update(from: send + Int(offsets[0]), count: Int(counts[0]))
+    }
+    public func allgather(inPlace buffer: UnsafeMutablePointer<UInt16>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>) throws {}
+    public func split(color: Int?, key: Int) throws -> Communicator? { color == nil ? nil : SingleProcessCommunicator() }
+    public func splitByNode() throws -> Communicator { self }
     public func abort(code: Int32) -> Never { exit(code) }
 }
 

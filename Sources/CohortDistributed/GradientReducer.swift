@@ -8,7 +8,9 @@ import Foundation
 /// gradients first. When every gradient of a bucket is final (the tape's gradient-final hook), the
 /// bucket's MPI_Iallreduce starts. Buckets are started strictly in index order, so every rank
 /// issues the same collectives in the same order. `finish()` waits for all and divides by the
-/// world size. The reducer owns the gradient arena's memory (`gradientStorage`).
+/// world size. Without overlap, `finish()` sends the buckets one after the other through its
+/// `WireAllreduce` (fp32, or 16 bits with `distributed.wire`). The reducer owns the gradient
+/// arena's memory (`gradientStorage`).
 public final class GradientReducer: GradientSync {
     /// One parameter's gradient in the arena: its leaf, and its float range.
     public struct Slot {
@@ -18,21 +20,19 @@ public final class GradientReducer: GradientSync {
         public init(variable: Var, offset: Int, count: Int) { self.variable = variable; self.offset = offset; self.count = count }
     }
 
-    public struct Bucket {
-        /// Float range in the gradient arena (contiguous: slots are adjacent in the arena).
-        public let range: Range<Int>
-        public let slotCount: Int
-    }
-
-    public let buckets: [Bucket]
+    public let buckets: [GradientBuckets.Bucket]
     public let gradientStorage: Storage
     public var kind: GradientSyncKind { .mpi }
+    public var bytesSent: Int { wire.bytesSent + overlappedBytes }
+    private var overlappedBytes = 0
     private let communicator: Communicator
     private let gradients: UnsafeMutablePointer<Float>
     private var pending: [Int]          // per bucket: slots whose gradient is not final yet
     private var requests: [CollectiveRequest?]
     private var nextToStart = 0
-    private var bucketOfSlot: [Int]
+    private let bucketOfSlot: [Int]
+    /// Sends the buckets after backward (fp32 or 16-bit) and counts the bytes.
+    public let wire: WireAllreduce
     private var slotFinal: [Bool]
     /// When false (early micro-batches of gradient accumulation) hooks do nothing and nothing is sent.
     private var synchronize = true
@@ -44,33 +44,18 @@ public final class GradientReducer: GradientSync {
     public var onBucketStart: ((Int) -> Void)?
     public var onBucketDone: ((Int) -> Void)?
 
-    /// `slots` in parameter (forward) order, laid out in an arena of `count` floats.
-    public init(slots: [Slot], count: Int, communicator: Communicator, bucketBytes: Int, firstBucketBytes: Int? = nil,
-                overlap: Bool) {
+    /// `slots` in parameter (forward) order, laid out in an arena of `count` floats and cut into
+    /// `layout`'s buckets. `wire`: how buckets travel after backward (nil: fp32); overlapped
+    /// buckets travel as fp32.
+    public init(slots: [Slot], count: Int, communicator: Communicator, layout: GradientBuckets, overlap: Bool, wire: WireAllreduce? = nil) {
+        precondition(!overlap || wire == nil || wire!.format == .fp32, "overlapped buckets travel as fp32")
         self.communicator = communicator
         self.overlap = overlap
         gradientStorage = Storage(capacity: max(count, 1))
         gradients = gradientStorage.pointer
-        var buckets: [Bucket] = []
-        var bucketOfSlot = [Int](repeating: 0, count: slots.count)
-        // Reverse order; each bucket grows until it reaches its cap. The first bucket is smaller
-        // (DDP uses 1 MB) so communication starts as early as possible.
-        var cap = firstBucketBytes ?? bucketBytes
-        var lo = Int.max, hi = Int.min, members = 0, bytes = 0
-        for (i, slot) in slots.enumerated().reversed() {
-            lo = Swift.min(lo, slot.offset)
-            hi = Swift.max(hi, slot.offset + ParameterPadding.padded(slot.count))
-            members += 1
-            bytes += slot.count * 4
-            bucketOfSlot[i] = buckets.count
-            if bytes >= cap || i == 0 {
-                buckets.append(Bucket(range: lo..<hi, slotCount: members))
-                lo = Int.max; hi = Int.min; members = 0; bytes = 0
-                cap = bucketBytes
-            }
-        }
-        self.buckets = buckets
-        self.bucketOfSlot = bucketOfSlot
+        buckets = layout.buckets
+        bucketOfSlot = layout.bucketOfSlot
+        self.wire = wire ?? WireAllreduce(format: .fp32, communicator: communicator, maxCount: layout.largest)
         pending = buckets.map(\.slotCount)
         requests = Array(repeating: nil, count: buckets.count)
         slotFinal = Array(repeating: false, count: slots.count)
@@ -107,6 +92,7 @@ public final class GradientReducer: GradientSync {
             let r = buckets[nextToStart].range
             onBucketStart?(nextToStart)
             requests[nextToStart] = try communicator.startAllreduce(gradients + r.lowerBound, count: r.count)
+            overlappedBytes += WireAllreduce.bytesPerCall(count: r.count, ranks: communicator.size, format: .fp32) / communicator.size
             nextToStart += 1
         }
     }
@@ -118,7 +104,8 @@ public final class GradientReducer: GradientSync {
         if !overlap {
             for (b, bucket) in buckets.enumerated() {
                 onBucketStart?(b)
-                try communicator.allreduce(gradients + bucket.range.lowerBound, count: bucket.range.count, average: true)
+                try wire.allreduce(gradients + bucket.range.lowerBound, count: bucket.range.count, scale: 1 / Float(communicator.size),
+                                   residualOffset: bucket.range.lowerBound)
                 onBucketDone?(b)
             }
             return

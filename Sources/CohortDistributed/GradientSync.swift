@@ -15,6 +15,12 @@ public protocol GradientSync: AnyObject {
     func beginBackward(last: Bool)
     /// After the last backward: every rank's gradient arena holds the average over ranks.
     func finish() throws
+    /// Bytes this rank has sent to other ranks over MPI so far (see `WireAllreduce`).
+    var bytesSent: Int { get }
+}
+
+extension GradientSync {
+    public var bytesSent: Int { 0 }
 }
 
 public enum GradientSyncKind: String, Sendable, Codable {
@@ -24,6 +30,8 @@ public enum GradientSyncKind: String, Sendable, Codable {
     case mpi
     /// Through one shared-memory segment on one node (`SharedMemoryReducer`).
     case sharedMemory = "shm"
+    /// Shared memory within each node, MPI between the node leaders (`HierarchicalReducer`).
+    case hierarchical
 }
 
 /// Gradients that stay with their rank: one process, or Hogwild's lock-free updates.

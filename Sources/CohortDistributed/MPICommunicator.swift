@@ -9,6 +9,7 @@ import Glibc
 public final class MPICommunicator: Communicator {
     public let rank: Int, size: Int
     public let localRank: Int, localSize: Int
+    /// The communicator this one runs over (MPI_COMM_WORLD, or a part split from it).
     let world: MPI_Comm
     /// Ranks on this node (MPI_Comm_split_type SHARED): Hogwild's shared memory lives here.
     public let nodeComm: MPI_Comm
@@ -20,12 +21,18 @@ public final class MPICommunicator: Communicator {
         return variables.contains { getenv($0) != nil }
     }
 
-    public init() throws {
+    public convenience init() throws {
         precondition(!MPICommunicator.initialized, "MPI is initialised once per process")
         var provided: Int32 = 0
         try MPICommunicator.check(MPI_Init_thread(nil, nil, MPI_THREAD_FUNNELED_, &provided), "MPI_Init_thread")
         MPICommunicator.initialized = true
-        world = MPI_COMM_WORLD_
+        try self.init(comm: MPI_COMM_WORLD_)
+        atexit { MPICommunicator.finalizeIfNeeded() }
+    }
+
+    /// Over `comm` (the world, or a communicator split from it).
+    private init(comm: MPI_Comm) throws {
+        world = comm
         // Errors come back as return codes so we can report them as "rank N: ..." and abort cleanly.
         MPI_Comm_set_errhandler(world, MPI_ERRORS_RETURN_)
         var r: Int32 = 0, s: Int32 = 0
@@ -38,7 +45,6 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_rank(nodeComm, &r)
         MPI_Comm_size(nodeComm, &s)
         localRank = Int(r); localSize = Int(s)
-        atexit { MPICommunicator.finalizeIfNeeded() }
     }
 
     static func finalizeIfNeeded() {
@@ -126,8 +132,31 @@ public final class MPICommunicator: Communicator {
         try MPICommunicator.check(MPI_Barrier(world), "MPI_Barrier")
     }
 
+    public func alltoall(_ send: UnsafePointer<UInt16>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>,
+                         into receive: UnsafeMutablePointer<UInt16>, receiveCounts: UnsafePointer<Int32>, receiveOffsets: UnsafePointer<Int32>) throws {
+        try MPICommunicator.check(MPI_Alltoallv(send, counts, offsets, MPI_UINT16_T_, receive, receiveCounts, receiveOffsets, MPI_UINT16_T_, world),
+                                  "MPI_Alltoallv")
+    }
+
+    public func allgather(inPlace buffer: UnsafeMutablePointer<UInt16>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>) throws {
+        try MPICommunicator.check(MPI_Allgatherv(MPI_IN_PLACE_, 0, MPI_UINT16_T_, buffer, counts, offsets, MPI_UINT16_T_, world), "MPI_Allgatherv")
+    }
+
+    public func split(color: Int?, key: Int) throws -> Communicator? {
+        var part: MPI_Comm? = nil
+        try MPICommunicator.check(MPI_Comm_split(world, color.map(Int32.init) ?? MPI_UNDEFINED_, Int32(key), &part), "MPI_Comm_split")
+        return color == nil ? nil : try MPICommunicator(comm: part!)
+    }
+
+    public func splitByNode() throws -> Communicator {
+        var part: MPI_Comm? = nil
+        try MPICommunicator.check(MPI_Comm_dup(nodeComm, &part), "MPI_Comm_dup")
+        return try MPICommunicator(comm: part!)
+    }
+
+    /// Ends the whole job (every rank of the world, whichever communicator this is).
     public func abort(code: Int32) -> Never {
-        MPI_Abort(world, code)
+        MPI_Abort(MPI_COMM_WORLD_, code)
         exit(code)
     }
 }

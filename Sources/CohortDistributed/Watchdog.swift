@@ -7,7 +7,7 @@ import Glibc
 
 /// What a rank can be waiting for when another rank stops making progress.
 public enum WaitKind: UInt64, Sendable {
-    case allreduce = 1, bucket, broadcast, allgather, barrier, sharedGradients, hogwildPeers
+    case allreduce = 1, bucket, broadcast, allgather, barrier, sharedGradients, hogwildPeers, nodeGradients, exchange
 
     var description: String {
         switch self {
@@ -18,6 +18,8 @@ public enum WaitKind: UInt64, Sendable {
         case .barrier: return "an MPI barrier"
         case .sharedGradients: return "the shared-memory gradient average"
         case .hogwildPeers: return "updates to the shared Hogwild parameters"
+        case .nodeGradients: return "the node's gradient average (its leader exchanging with the other nodes)"
+        case .exchange: return "an MPI exchange of 16-bit gradients"
         }
     }
 }
@@ -34,7 +36,7 @@ public final class Watchdog: @unchecked Sendable {
     /// [0] start of the current wait (ns, 0: none), [1] its kind, [2] the step, [3] waits entered,
     /// [4] the timeout (ns), [5] 1 when peers' heartbeats are watched (Hogwild).
     private let state: UnsafeMutablePointer<UInt64>
-    /// Published progress of every rank of the node (nil across nodes, or before a run sets it).
+    /// Published progress of every rank of this node (nil before a run sets it).
     private var board: HeartbeatBoard?
     private let boardLock = NSLock()
 
@@ -69,13 +71,16 @@ public final class Watchdog: @unchecked Sendable {
     @inline(__always)
     public func beat(step: Int) {
         cohort_atomic_store_u64(state + 2, UInt64(step))
-        board?.publish(rank: rank, step: step, waits: cohort_atomic_load_u64(state + 3))
+        board?.publish(step: step, waits: cohort_atomic_load_u64(state + 3))
     }
 
+    /// A wait for other ranks begins. `counted`: every rank of the node makes this wait too, so a
+    /// peer that has entered fewer counted waits is behind (the node leaders' exchanges with other
+    /// nodes are not counted: the node's other ranks never make them).
     @inline(__always)
-    public func enter(_ kind: WaitKind) {
-        let waits = cohort_atomic_fetch_add_u64(state + 3, 1) + 1
-        board?.publish(rank: rank, step: Int(cohort_atomic_load_u64(state + 2)), waits: waits)
+    public func enter(_ kind: WaitKind, counted: Bool = true) {
+        let waits = counted ? cohort_atomic_fetch_add_u64(state + 3, 1) + 1 : cohort_atomic_load_u64(state + 3)
+        board?.publish(step: Int(cohort_atomic_load_u64(state + 2)), waits: waits)
         cohort_atomic_store_u64(state + 1, kind.rawValue)
         cohort_atomic_store_u64(state, DispatchTime.now().uptimeNanoseconds)
     }
@@ -84,7 +89,7 @@ public final class Watchdog: @unchecked Sendable {
     public func leave() { cohort_atomic_store_u64(state, 0) }
 
     /// This rank has finished its part (a Hogwild rank that ran out of updates is not stalled).
-    public func finished() { board?.markDone(rank: rank) }
+    public func finished() { board?.markDone() }
 
     private func watch() {
         while true {
@@ -96,11 +101,11 @@ public final class Watchdog: @unchecked Sendable {
             boardLock.unlock()
             if started != 0 && now > started && now - started > limit {
                 let kind = WaitKind(rawValue: cohort_atomic_load_u64(state + 1)) ?? .allreduce
-                let behind = board?.ranksBehind(rank, waits: cohort_atomic_load_u64(state + 3)) ?? []
+                let behind = board?.ranksBehind(waits: cohort_atomic_load_u64(state + 3)) ?? []
                 fail(behind, seconds: Double(now - started) * 1e-9, kind: kind)
             }
             if cohort_atomic_load_u64(state + 5) == 1, let board {
-                let stale = board.staleRanks(except: rank, now: now, limit: limit)
+                let stale = board.staleRanks(now: now, limit: limit)
                 if !stale.isEmpty { fail(stale.map(\.rank), seconds: stale.map(\.seconds).max()!, kind: .hogwildPeers) }
             }
         }
@@ -113,108 +118,4 @@ public final class Watchdog: @unchecked Sendable {
         FileHandle.standardError.write(Data(line.utf8))
         _exit(1)  // mpirun ends every other rank when one exits without MPI_Finalize
     }
-}
-
-/// Every rank of a node publishes its progress here (a small shared-memory segment): its step, how
-/// many waits for other ranks it has entered, when it last did either, and whether it has finished.
-/// The watchdog compares them to name the rank(s) behind.
-public final class HeartbeatBoard: @unchecked Sendable {
-    private let segment: SharedArena
-    private let slots: UnsafeMutablePointer<UInt64>
-    public let ranks: Int
-    static let words = 8
-
-    /// Collective over the node's ranks (all ranks of `comm` on this node).
-    public init(communicator comm: Communicator) throws {
-        ranks = comm.size
-        let key = "beat-" + String(try comm.allgather(UInt64(getpid()))[0], radix: 16)
-        segment = try SharedArena(floats: 2 * Self.words * comm.size, jobKey: key, isCreator: comm.rank == 0, barrier: { try comm.barrier() })
-        slots = UnsafeMutableRawPointer(segment.storage.pointer).bindMemory(to: UInt64.self, capacity: Self.words * comm.size)
-        publish(rank: comm.rank, step: 0, waits: 0)
-    }
-
-    @inline(__always)
-    func publish(rank: Int, step: Int, waits: UInt64) {
-        let s = slots + rank * Self.words
-        cohort_atomic_store_u64(s, waits)
-        cohort_atomic_store_u64(s + 1, UInt64(step))
-        cohort_atomic_store_u64(s + 2, DispatchTime.now().uptimeNanoseconds)
-    }
-
-    func markDone(rank: Int) { cohort_atomic_store_u64(slots + rank * Self.words + 3, 1) }
-
-    /// Ranks that have entered fewer waits than `waits` (they have not reached this one).
-    func ranksBehind(_ me: Int, waits: UInt64) -> [Int] {
-        (0..<ranks).filter { $0 != me && cohort_atomic_load_u64(slots + $0 * Self.words) < waits }
-    }
-
-    /// Unfinished ranks whose last sign of life is older than `limit` ns.
-    func staleRanks(except me: Int, now: UInt64, limit: UInt64) -> [(rank: Int, seconds: Double)] {
-        (0..<ranks).compactMap { r in
-            let s = slots + r * Self.words
-            guard r != me, cohort_atomic_load_u64(s + 3) == 0 else { return nil }
-            let last = cohort_atomic_load_u64(s + 2)
-            return now > last && now - last > limit ? (r, Double(now - last) * 1e-9) : nil
-        }
-    }
-
-    /// A Hogwild rank's sampler place (epoch, position), which rank 0 reads for its checkpoints.
-    public func publishPosition(rank: Int, epoch: Int, position: Int) {
-        cohort_atomic_store_u64(slots + rank * Self.words + 4, UInt64(epoch))
-        cohort_atomic_store_u64(slots + rank * Self.words + 5, UInt64(position))
-    }
-
-    public func position(rank: Int) -> [Int] {
-        [Int(cohort_atomic_load_u64(slots + rank * Self.words + 4)), Int(cohort_atomic_load_u64(slots + rank * Self.words + 5))]
-    }
-}
-
-/// A `Communicator` whose every collective is a watched wait.
-public final class WatchedCommunicator: Communicator {
-    public let base: Communicator
-    public let watchdog: Watchdog
-
-    public init(_ base: Communicator, watchdog: Watchdog) {
-        self.base = base
-        self.watchdog = watchdog
-    }
-
-    public var rank: Int { base.rank }
-    public var size: Int { base.size }
-    public var localRank: Int { base.localRank }
-    public var localSize: Int { base.localSize }
-
-    @inline(__always)
-    private func watched<T>(_ kind: WaitKind, _ body: () throws -> T) rethrows -> T {
-        watchdog.enter(kind)
-        defer { watchdog.leave() }
-        return try body()
-    }
-
-    final class Request: CollectiveRequest {
-        let base: CollectiveRequest
-        let watchdog: Watchdog
-        init(_ base: CollectiveRequest, _ watchdog: Watchdog) { self.base = base; self.watchdog = watchdog }
-        func wait() throws {
-            watchdog.enter(.bucket)
-            defer { watchdog.leave() }
-            try base.wait()
-        }
-        func test() throws -> Bool { try base.test() }
-    }
-
-    public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, average: Bool) throws {
-        try watched(.allreduce) { try base.allreduce(buffer, count: count, average: average) }
-    }
-    public func startAllreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> CollectiveRequest {
-        Request(try base.startAllreduce(buffer, count: count), watchdog)
-    }
-    public func allreduce(_ values: inout [Double]) throws { try watched(.allreduce) { try base.allreduce(&values) } }
-    public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) throws {
-        try watched(.broadcast) { try base.broadcast(buffer, count: count, root: root) }
-    }
-    public func allgather(_ value: UInt64) throws -> [UInt64] { try watched(.allgather) { try base.allgather(value) } }
-    public func allgather(bytes: [UInt8]) throws -> [[UInt8]] { try watched(.allgather) { try base.allgather(bytes: bytes) } }
-    public func barrier() throws { try watched(.barrier) { try base.barrier() } }
-    public func abort(code: Int32) -> Never { base.abort(code: code) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cohort
+import CohortDistributed
 import CohortTrain
 import Foundation
 
@@ -8,6 +9,7 @@ extension DistributedMode: ExpressibleByArgument {}
 extension ReducerChoice: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension GEMMBackend: ExpressibleByArgument {}
+extension WireFormat: ExpressibleByArgument {}
 
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +25,9 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
     @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: DistributedMode = .sync
     @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4
-    @Option(help: "Sync reducer for the ranks run: shm (shared memory, one node), mpi, or auto.") var reducer: ReducerChoice = .shm
+    @Option(help: "Sync reducer for the ranks run: shm (shared memory, one node), mpi, hierarchical, or auto.") var reducer: ReducerChoice = .shm
+    @Option(help: "How gradients travel over MPI (mpi and hierarchical reducers): fp32, bf16 or fp16.") var wire: WireFormat = .fp32
+    @Option(help: "Each N consecutive ranks form one node (the ranks run), as distributed.ranks_per_node.") var ranksPerNode: Int?
     @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward (non-blocking) or reduce after it (blocking).") var overlap = false
     @Flag(help: "Print one JSON line instead of the table (used for the ranks run).") var json = false
 
@@ -42,6 +46,11 @@ struct BenchTrain: ParsableCommand {
             distributed.bucketMB = bucketMb
             distributed.firstBucketMB = min(1, bucketMb)
             distributed.overlap = overlap
+            distributed.wire = wire
+            // The topology is the ranks run's; the one-process baseline is a node of its own.
+            distributed.ranksPerNode = comm.size > 1 ? ranksPerNode : nil
+            _ = try GradientSyncFactory.kind(distributed, worldSize: comm.size,
+                                             spansNodes: NodeTopology.spansNodes(ranksPerNode: distributed.ranksPerNode, world: comm))
             let r = try ThroughputBench.run(workload: workload, steps: steps, distributed: distributed, precision: matmul, communicator: comm,
                                             allocationCount: AllocationCounter.isActive ? { AllocationCounter.count } : nil)
             if comm.size > 1 || json {
@@ -58,16 +67,18 @@ struct BenchTrain: ParsableCommand {
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
                                           extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue,
-                                                  "--precision", precision.rawValue] + (allowEmulatedBf16 ? ["--allow-emulated-bf16"] : [])
-                                                  + (fp32Backend.map { ["--fp32-backend", $0.rawValue] } ?? []))
+                                                  "--precision", precision.rawValue, "--wire", wire.rawValue] + (allowEmulatedBf16 ? ["--allow-emulated-bf16"] : [])
+                                                  + (fp32Backend.map { ["--fp32-backend", $0.rawValue] } ?? [])
+                                                  + (ranksPerNode.map { ["--ranks-per-node", String($0)] } ?? []))
             let speedup = multi.samplesPerSecond / r.samplesPerSecond
             if mode == .hogwild {
                 // Every sample is one update's worth of batch: updates/s scale as samples/s.
                 print(String(format: "%@ hogwild x %d processes: %.0f samples/s, %.0f updates/s (all processes' updates over the slowest one's time), %.2fx the updates/s of one process",
                              r.workload.rawValue, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
             } else {
-                print(String(format: "%@ x %d ranks (\(multi.label)): %.0f samples/s (all ranks' samples over the slowest rank's time), %.2fx one rank (scaling efficiency %.0f%%), waiting for gradients %.3f ms (mean over ranks) of the slowest rank's %.2f ms per step",
-                             r.workload.rawValue, multi.ranks, multi.samplesPerSecond, speedup, 100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs))
+                print(String(format: "%@ x %d ranks on %d node%@ (\(multi.label)): %.0f samples/s (all ranks' samples over the slowest rank's time), %.2fx one rank (scaling efficiency %.0f%%), waiting for gradients %.3f ms (mean over ranks) of the slowest rank's %.2f ms per step, %.0f bytes sent over MPI per step (all ranks)",
+                             r.workload.rawValue, multi.ranks, multi.nodes, multi.nodes == 1 ? "" : "s", multi.samplesPerSecond, speedup,
+                             100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs, multi.wireBytesPerStep))
                 if let flight = multi.allreduceInFlightMs, let hidden = multi.allreduceOverlappedMs {
                     print(String(format: "allreduce in flight %.3f ms per step, %.3f ms of it (%.0f%%) while backward was still running",
                                  flight, hidden, flight > 0 ? 100 * hidden / flight : 0))
@@ -78,24 +89,9 @@ struct BenchTrain: ParsableCommand {
 
     /// The same benchmark under mpirun, one BLAS thread per rank.
     static func runRanks(_ n: Int, workload: ThroughputBench.Workload, steps: Int, mode: DistributedMode, extra: [String]) throws -> ThroughputBench.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let me = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
-            : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
-        p.arguments = ["mpirun", "-np", String(n), "--oversubscribe", "--bind-to", n <= ProcessInfo.processInfo.activeProcessorCount ? "core" : "none",
-                       me, "bench", "train", "--workload", workload.rawValue, "--steps", String(steps), "--threads", "1", "--mode", mode.rawValue, "--json"] + extra
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
-            throw CohortError.invalid("bench train: the \(n)-rank run under mpirun failed (exit \(p.terminationStatus))")
-        }
-        return try JSONDecoder().decode(ThroughputBench.Result.self, from: Data(line.utf8))
+        let line = try MPIRun.jsonLine(ranks: n, ["bench", "train", "--workload", workload.rawValue, "--steps", String(steps), "--threads", "1",
+                                                  "--mode", mode.rawValue, "--json"] + extra, what: "bench train")
+        return try JSONDecoder().decode(ThroughputBench.Result.self, from: line)
     }
 
     /// sgemm GFLOP/s at 1024^3 with the current thread count: the limit the step is compared with.

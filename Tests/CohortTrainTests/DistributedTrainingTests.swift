@@ -3,6 +3,11 @@ import Cohort
 import CohortFormats
 @testable import CohortTrain
 
+extension ArraySlice {
+    /// Every `n`th element from the first.
+    func striding(_ n: Int) -> [Element] { Swift.stride(from: startIndex, to: endIndex, by: n).map { self[$0] } }
+}
+
 /// Data-parallel training under `mpirun -np 2` (spawned by the test).
 final class DistributedTrainingTests: XCTestCase {
     override func setUpWithError() throws {
@@ -139,6 +144,14 @@ final class DistributedTrainingTests: XCTestCase {
         let r = try mpirun(2, ["bench", "allreduce", "--max-bytes", "65536", "--seconds", "0.01"], timeout: 60)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("bus GB/s"), r.stdout)
-        XCTAssertEqual(r.stdout.split(separator: "\n").filter { $0.contains("µs") }.count, 5)
+        let rows = r.stdout.split(separator: "\n").filter { $0.contains("µs") }.map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(rows.count, 15, "5 sizes x 3 wire types")
+        // bytes, wire, time, "µs", sent/rank: each 16-bit row sends half its fp32 row's bytes.
+        for (fp32, bf16, fp16) in zip(zip(rows[0...].striding(3), rows[1...].striding(3)), rows[2...].striding(3)).map({ ($0.0, $0.1, $1) }) {
+            XCTAssertEqual([fp32[1], bf16[1], fp16[1]], ["fp32", "bf16", "fp16"])
+            XCTAssertEqual(Double(fp32[4])!, Double(fp32[0])!, "2 ranks: each sends (2 - 1) x 2 / 2 of the values")
+            XCTAssertEqual(Double(bf16[4])!, Double(fp32[4])! / 2)
+            XCTAssertEqual(Double(fp16[4])!, Double(fp32[4])! / 2)
+        }
     }
 }

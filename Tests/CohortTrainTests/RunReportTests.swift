@@ -70,6 +70,6 @@ final class RunReportTests: XCTestCase {
         let markdown = try String(contentsOf: run.appendingPathComponent("report.md"), encoding: .utf8)
         let percent = String(format: "%.2f%%", (json["testAccuracy"] as! Double) * 100)
         XCTAssertTrue(markdown.contains("Test accuracy **\(percent)**"), markdown)
-        XCTAssertTrue(markdown.contains("| ranks | 2 (sync) |") && markdown.contains("![wait for gradients](gradient-wait.svg)"), markdown)
+        XCTAssertTrue(markdown.contains("| ranks | 2 (sync, shm reducer) |") && markdown.contains("![wait for gradients](gradient-wait.svg)"), markdown)
     }
 }

@@ -91,9 +91,10 @@ final class TrainingStepTests: XCTestCase {
     func testOneProcessAndHogwildSynchroniseNothing() throws {
         let model = try Model(spec: spec, inputShape: [4])
         var config = DistributedConfig()
-        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, communicator: SingleProcessCommunicator()).kind, .none)
+        let one = try NodeTopology(world: SingleProcessCommunicator(), ranksPerNode: nil)
+        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, topology: one).kind, .none)
         config.mode = .hogwild
-        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, communicator: SingleProcessCommunicator()).kind, .none)
+        XCTAssertEqual(try GradientSyncFactory.make(config, parameters: model.parameters, topology: one).kind, .none)
     }
 
     /// bf16 steps follow fp32 steps within bf16's rounding, and every forward after an update uses

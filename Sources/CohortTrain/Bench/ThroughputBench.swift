@@ -48,6 +48,9 @@ public enum ThroughputBench {
         public var workload: Workload
         public var mode: DistributedMode
         public var sync: GradientSyncKind
+        /// How gradients travelled over MPI, and over how many nodes.
+        public var wire: WireFormat
+        public var nodes: Int
         public var ranks: Int
         public var threads: Int
         /// How the products ran (fp32, bf16, bf16-emulated).
@@ -59,6 +62,8 @@ public enum ThroughputBench {
         /// Model FLOPs per step (forward + backward, per rank) over the slowest rank's step time.
         public var stepGFLOPs: Double
         public var flopsPerStep: Double
+        /// Floats in the gradient arena (what a reducer averages).
+        public var gradientValues: Int
         /// Mean over ranks of the time per step spent waiting for the gradients to be averaged
         /// after backward (sync, N > 1).
         public var communicationWaitMs: Double
@@ -66,6 +71,8 @@ public enum ThroughputBench {
         /// completion; MPI reducer), and the part of it before backward ended (hidden behind computation).
         public var allreduceInFlightMs: Double?
         public var allreduceOverlappedMs: Double?
+        /// Bytes all ranks together sent over MPI per step (see `WireAllreduce`).
+        public var wireBytesPerStep: Double
         /// The slowest rank's time per step.
         public var stepMs: Double
         /// Heap allocations per step after warm-up (when an allocation counter is given).
@@ -77,8 +84,8 @@ public enum ThroughputBench {
         public var oneDNNExecutionsPerStep: Double
         public var peakMemoryMB: Double
 
-        /// "sync-shm", "sync-mpi", "hogwild".
-        public var label: String { mode == .hogwild ? "hogwild" : "sync-\(sync.rawValue)" }
+        /// "sync-shm", "sync-mpi", "sync-hierarchical-bf16", "hogwild".
+        public var label: String { mode == .hogwild ? "hogwild" : "sync-\(sync.rawValue)" + (wire == .fp32 ? "" : "-\(wire.rawValue)") }
     }
 
     /// Multiply-add FLOPs of a training step: forward, weight gradients, and input gradients of
@@ -128,12 +135,14 @@ public enum ThroughputBench {
         let (train, _) = try FashionMNIST.load(directory: dataDirectory)
         let network = try spec.build(inputShape: train.sampleShape)
         let hogwild = distributed.mode == .hogwild && comm.size > 1
-        let shared = hogwild ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), communicator: comm) : nil
+        let topology = try NodeTopology(world: comm, ranksPerNode: distributed.ranksPerNode)
+        // Hogwild on each node's own arena (the bench times steps, not the averaging between nodes).
+        let shared = hogwild ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), node: topology.node) : nil
         let model = try Model(network: network, inputShape: train.sampleShape, parameterStorage: shared?.storage)
         try comm.barrier()
-        if shared == nil || comm.rank == 0 { model.initialize(rng: RandomStream(seed: 1).split("init")) }
+        if shared == nil || topology.isLeader { model.initialize(rng: RandomStream(seed: 1).split("init")) }
         if shared == nil { try comm.broadcast(model.parameters.values.pointer, count: model.parameters.count, root: 0) }
-        let sync = try GradientSyncFactory.make(distributed, parameters: model.parameters, communicator: comm)
+        let sync = try GradientSyncFactory.make(distributed, parameters: model.parameters, topology: topology)
         let optimizer = try OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9).makeOptimizer(parameterCount: model.parameters.count)
         let session = TrainingSession(model: model, optimizer: optimizer, seed: 1, gradientStorage: sync.gradientStorage,
                                       precision: precision)
@@ -155,13 +164,14 @@ public enum ThroughputBench {
         var indices = sampler.indices(epoch: 0)
         var position = 0, epoch = 0
         var waited: UInt64 = 0, start: UInt64 = 0
-        var allocationsAtStart = 0, executionsAtStart = (plain: 0, accumulating: 0)
+        var allocationsAtStart = 0, executionsAtStart = (plain: 0, accumulating: 0), bytesAtStart = 0
         for s in 0..<(warmup + steps) {
             if s == warmup {
                 try comm.barrier()
                 waited = 0; inFlight = 0; overlapped = 0
                 executionsAtStart = DNNL.shared?.executions ?? (plain: 0, accumulating: 0)
                 allocationsAtStart = allocationCount?() ?? 0
+                bytesAtStart = sync.bytesSent
                 start = TraceRecorder.now()
             }
             if position + batch > indices.count { epoch += 1; indices = sampler.indices(epoch: epoch); position = 0 }
@@ -181,16 +191,19 @@ public enum ThroughputBench {
         }
         // Every rank's samples count; the slowest rank decides the time.
         let slowest = try comm.allgather(elapsed.bitPattern).map(Double.init(bitPattern:)).max()!
-        var sums = [Double(steps * batch), Double(waited) * 1e-9, Double(inFlight) * 1e-9, Double(overlapped) * 1e-9]
+        var sums = [Double(steps * batch), Double(waited) * 1e-9, Double(inFlight) * 1e-9, Double(overlapped) * 1e-9,
+                    Double(sync.bytesSent - bytesAtStart)]
         try comm.allreduce(&sums)
         func meanMsPerStep(_ seconds: Double) -> Double { seconds / Double(comm.size) / Double(steps) * 1e3 }
         let flops = try flopsPerStep(network, input: [batch] + train.sampleShape)
-        return Result(workload: workload, mode: distributed.mode, sync: sync.kind, ranks: comm.size, threads: BLAS.threads,
+        return Result(workload: workload, mode: distributed.mode, sync: sync.kind, wire: distributed.wire, nodes: topology.nodeCount,
+                      ranks: comm.size, threads: BLAS.threads,
                       precision: precision, batchPerRank: batch, steps: steps, samplesPerSecond: sums[0] / slowest,
-                      stepGFLOPs: flops * Double(steps) / slowest / 1e9, flopsPerStep: flops,
+                      stepGFLOPs: flops * Double(steps) / slowest / 1e9, flopsPerStep: flops, gradientValues: model.parameters.count,
                       communicationWaitMs: meanMsPerStep(sums[1]),
                       allreduceInFlightMs: reducer == nil ? nil : meanMsPerStep(sums[2]),
                       allreduceOverlappedMs: reducer == nil ? nil : meanMsPerStep(sums[3]),
+                      wireBytesPerStep: sums[4] / Double(steps),
                       stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations,
                       oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: plain + accumulating, peakMemoryMB: peakMemoryMB())
     }

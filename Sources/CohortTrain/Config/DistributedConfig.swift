@@ -1,21 +1,28 @@
 import Cohort
+import CohortDistributed
 
 /// How several ranks train together (`distributed.mode`).
 public enum DistributedMode: String, ConfigChoice {
     /// Gradients averaged every step, so every rank applies the same update.
     case sync
-    /// Lock-free updates to one parameter arena in shared memory (one node).
+    /// Lock-free updates to one parameter arena in shared memory per node; across nodes the node
+    /// leaders average the arenas every `average_every` steps.
     case hogwild
 }
 
 /// How synchronous training averages gradients (`distributed.reducer`).
 public enum ReducerChoice: String, ConfigChoice {
-    /// Shared memory when every rank is on this node, else MPI.
+    /// Shared memory when every rank is on this node, else hierarchical.
     case auto
-    /// Bucketed MPI allreduce.
+    /// Bucketed MPI allreduce over every rank.
     case mpi
     /// Shared memory (one node only).
     case shm
+    /// Shared memory within each node, MPI between the node leaders.
+    case hierarchical
+
+    /// Whether this reducer sends gradients over MPI, where `distributed.wire` applies.
+    public var usesWire: Bool { self == .mpi || self == .hierarchical }
 }
 
 /// How several ranks train together.
@@ -38,13 +45,24 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
     /// Seconds a rank waits for the others (a collective, the shared-memory average, a Hogwild
     /// peer's heartbeat) before it ends the job naming the rank(s) that made no progress.
     public var timeout: Double = 1800
+    /// Each this many consecutive ranks form one node (nil: the nodes MPI reports), so that one
+    /// machine can run every multi-node path.
+    public var ranksPerNode: Int?
+    /// How gradients travel over MPI (the mpi and hierarchical reducers).
+    public var wire: WireFormat = .fp32
+    /// Add what rounding to the 16-bit wire took from one step's gradients to the next step's.
+    public var errorFeedback: Bool = false
+    /// Hogwild across nodes: the node leaders average their arenas every this many steps (steps of
+    /// the schedule: one step of every rank of a node). nil: `defaultAverageEvery`.
+    public var averageEvery: Int?
+    public static let defaultAverageEvery = 100
 
     public var bucketBytes: Int { Int(bucketMB * 1_048_576) }
     public var firstBucketBytes: Int { Int(firstBucketMB * 1_048_576) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case mode, bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", checkEvery = "check_every", scaleLR = "scale_lr", overlap, reducer
-        case timeout
+        case timeout, ranksPerNode = "ranks_per_node", wire, errorFeedback = "error_feedback", averageEvery = "average_every"
     }
 
     public init() {}
@@ -64,5 +82,23 @@ public struct DistributedConfig: Codable, Sendable, Equatable {
         if !(bucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .bucketMB, in: c, debugDescription: "must be positive, got \(bucketMB)") }
         if !(firstBucketMB > 0) { throw DecodingError.dataCorruptedError(forKey: .firstBucketMB, in: c, debugDescription: "must be positive, got \(firstBucketMB)") }
         if checkEvery < 0 { throw DecodingError.dataCorruptedError(forKey: .checkEvery, in: c, debugDescription: "must be non-negative, got \(checkEvery)") }
+        ranksPerNode = try c.decodeIfPresent(Int.self, forKey: .ranksPerNode)
+        wire = try c.decodeIfPresent(WireFormat.self, forKey: .wire) ?? .fp32
+        errorFeedback = try c.decodeIfPresent(Bool.self, forKey: .errorFeedback) ?? false
+        averageEvery = try c.decodeIfPresent(Int.self, forKey: .averageEvery)
+        func fail(_ key: CodingKeys, _ reason: String) -> DecodingError { DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: reason) }
+        if let n = ranksPerNode, n < 1 { throw fail(.ranksPerNode, "must be at least 1, got \(n)") }
+        if wire != .fp32 {
+            if mode == .hogwild { throw fail(.wire, "\(wire.rawValue) carries the gradients of sync training; Hogwild sends no gradients (its nodes average parameters in fp32)") }
+            if !reducer.usesWire && reducer != .auto {
+                throw fail(.wire, "\(wire.rawValue) applies to the mpi and hierarchical reducers; reducer \(reducer.rawValue) sends nothing over MPI")
+            }
+            if overlap { throw fail(.wire, "\(wire.rawValue) buckets are sent after backward; it cannot be combined with distributed.overlap: true") }
+        }
+        if errorFeedback && wire == .fp32 { throw fail(.errorFeedback, "needs a 16-bit distributed.wire (bf16 or fp16); fp32 loses nothing to feed back") }
+        if let every = averageEvery {
+            if mode != .hogwild { throw fail(.averageEvery, "averages Hogwild arenas across nodes; it does not apply to mode \(mode.rawValue)") }
+            if every < 1 { throw fail(.averageEvery, "must be at least 1 step, got \(every)") }
+        }
     }
 }

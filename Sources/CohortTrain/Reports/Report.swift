@@ -35,14 +35,24 @@ public enum Report {
         return md
     }
 
+    /// "4 on 2 nodes (sync, hierarchical reducer, bf16 on the wire)".
+    static func ranksDescription(_ s: RunSummary) -> String {
+        var how = [s.mode.rawValue]
+        if let sync = s.synchronization, sync != .none { how.append("\(sync.rawValue) reducer") }
+        if let wire = s.wire { how.append("\(wire.rawValue) on the wire") }
+        let nodes = (s.nodes ?? 1) > 1 ? " on \(s.nodes!) nodes" : ""
+        return "\(s.ranks)\(nodes) (\(how.joined(separator: ", ")))"
+    }
+
     /// The rows of report.md's table (report.json holds each under its own key).
     static func figures(_ s: RunSummary) -> [(String, String)] {
         var rows = [("steps", "\(s.steps) (\(s.epochs) epochs, \(s.skippedSteps) skipped)"),
-                    ("ranks", "\(s.ranks) (\(s.mode.rawValue))"),
+                    ("ranks", ranksDescription(s)),
                     ("precision", s.precision),
                     ("parameters", "\(s.parameters)"),
                     ("training time", String(format: "%.1f s", s.seconds))]
         if let v = s.samplesPerSecond { rows.append(("samples/s (all ranks, mean over the logged windows)", String(format: "%.0f", v))) }
+        if let v = s.wireBytesPerStep { rows.append(("bytes sent over MPI per step (all ranks)", String(format: "%.0f", v))) }
         if let v = s.gradientWaitMs { rows.append(("wait for gradients (ms per step, mean over ranks and windows)", String(format: "%.3f", v))) }
         if let v = s.finalTrainLoss { rows.append(("final training loss (last window)", String(format: "%.4g", v))) }
         if let v = s.finalLearningRate { rows.append(("final learning rate", String(format: "%.4g", v))) }

@@ -1,4 +1,5 @@
 import CohortData
+import CohortDistributed
 import CohortFormats
 import Foundation
 
@@ -10,6 +11,13 @@ public struct RunSummary: Codable, Sendable {
     public var task: Task
     public var ranks: Int
     public var mode: DistributedMode
+    /// The nodes the ranks ran on, how their gradients were averaged and how they travelled over
+    /// MPI (nil in reports written before these were kept).
+    public var nodes: Int?
+    public var synchronization: GradientSyncKind?
+    public var wire: WireFormat?
+    /// Bytes all ranks sent over MPI per step (multi-rank sync; see `WireAllreduce`).
+    public var wireBytesPerStep: Double?
     /// `training.precision` from the resolved config ("fp32" when it has none).
     public var precision: String
     public var steps: Int
@@ -39,11 +47,16 @@ public struct RunSummary: Codable, Sendable {
     public var history: [TrainState.HistoryPoint]
 
     init(config: RunConfig, configYAML: String, test: Evaluation, state: TrainState, classNames: [String]?, parameterCount: Int,
-         seconds: Double, ranks: Int) throws {
+         seconds: Double, ranks: Int, nodes: Int = 1, synchronization: GradientSyncKind = .none,
+         wireBytesPerStep: Double? = nil) throws {
         name = config.name
         task = test.task
         self.ranks = ranks
         mode = config.distributed.mode
+        self.nodes = nodes
+        self.synchronization = synchronization
+        self.wireBytesPerStep = wireBytesPerStep
+        wire = synchronization == .mpi || synchronization == .hierarchical ? config.distributed.wire : nil
         precision = try ResolvedConfig(yaml: configYAML, source: "\(config.name)/config.yaml").precision
         steps = state.step
         epochs = state.epoch

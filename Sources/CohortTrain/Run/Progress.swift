@@ -13,7 +13,18 @@ public final class Progress {
     public init(totalSteps: Int, enabled: Bool) {
         total = totalSteps
         self.enabled = enabled
-        isTerminal = isatty(STDOUT_FILENO) != 0
+        isTerminal = Progress.drawsBar
+    }
+
+    /// A bar when stdout is a terminal. Under mpirun every rank's stdout is a pseudo-terminal of
+    /// Open MPI's even when mpirun's own output goes to a file, so launch/train says which it is
+    /// in COHORT_PROGRESS (bar or lines).
+    static var drawsBar: Bool {
+        switch ProcessInfo.processInfo.environment["COHORT_PROGRESS"] {
+        case "bar": return true
+        case "lines": return false
+        default: return isatty(STDOUT_FILENO) != 0
+        }
     }
 
     public func begin(at step: Int) {

@@ -25,8 +25,10 @@ public final class Trainer {
     let evaluation: RunEvaluation
     /// Held by rank 0 while the run lives (nil on the other ranks).
     let lock: RunFolderLock?
-    /// The ranks' published progress on this node (nil for one process or several nodes).
+    /// The ranks' published progress on this node (nil for one process).
     let board: HeartbeatBoard?
+    /// The job's nodes: the node's ranks, the node leaders (`distributed.ranks_per_node` or MPI's).
+    let topology: NodeTopology
     var watchdog: Watchdog? { (comm as? WatchedCommunicator)?.watchdog }
     /// Where the loop is, and the learning-rate plan (with its plateau state): saved in checkpoints.
     var state = TrainState()
@@ -55,7 +57,7 @@ public final class Trainer {
         let t = config.training
         if t.threads > 0 { GEMM.setThreads(t.threads) }
         let precision = try t.matmulPrecision()
-        try Self.checkCombinations(config)
+        try Self.checkCombinations(config, communicator: communicator)
         let folder = RunFolder(directory: config.output.directory, name: config.name)
         // One run per folder: rank 0 holds its lock for the whole run.
         lock = communicator.rank == 0 ? try RunFolderLock.acquire(folder.url) : nil
@@ -63,8 +65,9 @@ public final class Trainer {
         let watchdog = (communicator as? WatchedCommunicator)?.watchdog
         watchdog?.timeout = config.distributed.timeout
         try StartupAgreement.check(configYAML: configYAML, resume: resume, communicator)
-        // On one node the ranks publish their progress, so a stalled one is named.
-        board = communicator.size > 1 && communicator.localSize == communicator.size ? try HeartbeatBoard(communicator: communicator) : nil
+        topology = try NodeTopology(world: communicator, ranksPerNode: config.distributed.ranksPerNode)
+        // The ranks of a node publish their progress, so a stalled one is named.
+        board = communicator.size > 1 ? try HeartbeatBoard(node: topology.node, worldRank: communicator.rank) : nil
         watchdog?.use(board, watchPeers: config.distributed.mode == .hogwild)
 
         let splits = try preloaded ?? DataSplits.load(config.data, task: config.task, seed: config.seed)
@@ -72,8 +75,8 @@ public final class Trainer {
                                 input: distillation?.input ?? override ?? TrainingInput(examples: splits.train, augmentation: splits.augmentation),
                                 communicator: communicator)
         let model: Model
-        (model, shared) = try Self.makeModel(config, splits: splits, communicator: communicator)
-        let sync = try GradientSyncFactory.make(config.distributed, parameters: model.parameters, communicator: communicator)
+        (model, shared) = try Self.makeModel(config, splits: splits, topology: topology)
+        let sync = try GradientSyncFactory.make(config.distributed, parameters: model.parameters, topology: topology)
         // Optimizer state is private to each process, in Hogwild too: sharing momentum would need
         // locks or let one process's stale moments drag the others (docs/ARCHITECTURE.md).
         let optimizer = try config.optimizer.makeOptimizer(parameterCount: model.parameters.count, decayRanges: model.parameters.decayRanges)
@@ -95,8 +98,12 @@ public final class Trainer {
 
         if resume { state = try checkpoints.restore(into: session, plan: &plan, communicator: communicator) }
         // Every rank starts from rank 0's parameters, whatever its own initialisation was (in
-        // Hogwild they are one buffer already).
-        if shared == nil { try communicator.broadcast(model.parameters.values.pointer, count: model.parameters.count, root: 0) }
+        // Hogwild they are one buffer per node already: the leaders pass them on).
+        if shared == nil {
+            try communicator.broadcast(model.parameters.values.pointer, count: model.parameters.count, root: 0)
+        } else if topology.spansNodes, let leaders = topology.leaders {
+            try leaders.broadcast(model.parameters.values.pointer, count: model.parameters.count, root: 0)
+        }
         try communicator.broadcast(model.buffers.values.pointer, count: model.buffers.count, root: 0)
         if isLeader {
             try folder.prepare(resuming: resume)
@@ -106,18 +113,19 @@ public final class Trainer {
     }
 
     /// The config's model for the data, initialised from the seed. In Hogwild its parameter arena
-    /// is the node's shared segment, which rank 0 alone initialises (collective).
-    static func makeModel(_ config: RunConfig, splits: DataSplits, communicator: Communicator) throws -> (Model, SharedArena?) {
+    /// is the node's shared segment, which the node's rank 0 alone initialises (collective).
+    static func makeModel(_ config: RunConfig, splits: DataSplits, topology: NodeTopology) throws -> (Model, SharedArena?) {
+        let communicator = topology.world
         let network = try config.model.build(inputShape: splits.train.sampleShape)
         let shared = config.distributed.mode == .hogwild
-            ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), communicator: communicator) : nil
+            ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), node: topology.node) : nil
         let model = try Model(network: network, inputShape: splits.train.sampleShape, parameterStorage: shared?.storage)
         guard model.outputCount == splits.train.outputCount else {
             let want = splits.task == .regression ? "\(splits.train.outputCount) target values" : "\(splits.train.classCount) classes"
             throw CohortError.invalid("model: the last layer gives \(model.outputCount) values per example, but the data has \(want)")
         }
-        if shared != nil { try communicator.barrier() }  // every arena points at the segment before rank 0 writes it
-        if shared == nil || communicator.rank == 0 { model.initialize(rng: RandomStream(seed: config.seed).split("init")) }
+        if shared != nil { try communicator.barrier() }  // every arena points at the segment before its node's rank 0 writes it
+        if shared == nil || topology.isLeader { model.initialize(rng: RandomStream(seed: config.seed).split("init")) }
         return (model, shared)
     }
 
@@ -132,7 +140,10 @@ public final class Trainer {
     }
 
     /// Settings that do not go together, refused before any rank waits on another.
-    static func checkCombinations(_ config: RunConfig) throws {
+    static func checkCombinations(_ config: RunConfig, communicator: Communicator) throws {
+        let d = config.distributed
+        _ = try GradientSyncFactory.kind(d, worldSize: communicator.size,
+                                         spansNodes: NodeTopology.spansNodes(ranksPerNode: d.ranksPerNode, world: communicator))
         guard config.distributed.mode == .hogwild else { return }
         if config.training.accumulate > 1 {
             throw CohortError.invalid("training.accumulate: gradient accumulation is for sync training; Hogwild applies every batch")
@@ -192,6 +203,10 @@ public final class Trainer {
     /// The final test evaluation, checkpoint and report, once every rank has stopped training.
     func finish(seconds: Double) throws -> Evaluation {
         let model = session.model
+        // Bytes all ranks sent over MPI per step of this session (collective).
+        let steps = state.step - telemetry.progress.startStep
+        var sent = [Double(step.sync.bytesSent)]
+        try comm.allreduce(&sent)
         try Consistency.averageBuffers(model, comm)
         let test = try evaluation.tester.evaluate(model, communicator: comm)
         state.record(test, split: .test)
@@ -200,7 +215,8 @@ public final class Trainer {
             try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: .test, result: test)
             let summary = try RunSummary(config: config, configYAML: checkpoints.configYAML, test: test, state: state,
                                          classNames: data.splits.classNames, parameterCount: model.parameters.parameterCount,
-                                         seconds: seconds, ranks: comm.size)
+                                         seconds: seconds, ranks: comm.size, nodes: topology.nodeCount, synchronization: step.sync.kind,
+                                         wireBytesPerStep: steps > 0 && [.mpi, .hierarchical].contains(step.sync.kind) ? sent[0] / Double(steps) : nil)
             try Report.write(summary, to: checkpoints.folder.url)
         }
         return test

@@ -4,34 +4,55 @@ import CohortNN
 
 /// The one place that decides how gradients are synchronised, from the config and the job's shape.
 public enum GradientSyncFactory {
-    /// Collective when it builds a shared-memory reducer: every rank must call it at the same point.
-    ///   one process, or Hogwild          -> `LocalGradients` (nothing to average)
-    ///   reducer shm, or auto on one node -> `SharedMemoryReducer`
-    ///   reducer mpi, or auto across nodes -> `GradientReducer` (MPI buckets)
-    public static func make(_ config: DistributedConfig, parameters: ParameterArena,
-                            communicator comm: Communicator) throws -> GradientSync {
-        if comm.size == 1 || config.mode == .hogwild { return LocalGradients(count: parameters.count) }
-        let oneNode = comm.localSize == comm.size
+    /// The reducer the config asks for on this job's nodes:
+    ///   one process, or Hogwild              -> none (`LocalGradients`: nothing to average)
+    ///   shm, or auto on one node             -> shm (`SharedMemoryReducer`)
+    ///   hierarchical, or auto across nodes   -> hierarchical (`HierarchicalReducer`)
+    ///   mpi                                  -> mpi (`GradientReducer`, MPI buckets over every rank)
+    /// Needs no collective; throws for a combination the job cannot run, so that every rank says so
+    /// before it waits on any other.
+    public static func kind(_ config: DistributedConfig, worldSize: Int, spansNodes: Bool) throws -> GradientSyncKind {
+        try NodeTopology.check(ranksPerNode: config.ranksPerNode, worldSize: worldSize)
+        if worldSize == 1 || config.mode == .hogwild { return .none }
+        let kind: GradientSyncKind
         switch config.reducer {
         case .shm:
-            guard oneNode else {
-                throw CohortError.invalid("distributed.reducer: shm averages through shared memory on one node, but the \(comm.size) ranks span several nodes; use auto or mpi")
+            guard !spansNodes else {
+                throw CohortError.invalid("distributed.reducer: shm averages through shared memory on one node, but the \(worldSize) ranks span several nodes; use auto, hierarchical or mpi")
             }
-            return try sharedMemory(parameters, comm)
-        case .auto where oneNode:
-            return try sharedMemory(parameters, comm)
-        case .auto, .mpi:
-            let slots = zip(parameters.entries, parameters.parameters).map {
-                GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
-            }
-            return GradientReducer(slots: slots, count: parameters.count, communicator: comm, bucketBytes: config.bucketBytes,
-                                   firstBucketBytes: config.firstBucketBytes, overlap: config.overlap)
+            kind = .sharedMemory
+        case .auto: kind = spansNodes ? .hierarchical : .sharedMemory
+        case .hierarchical: kind = .hierarchical
+        case .mpi: kind = .mpi
         }
+        if config.wire != .fp32 && kind == .sharedMemory {
+            throw CohortError.invalid("distributed.wire: \(config.wire.rawValue) needs a reducer that sends gradients over MPI, but reducer auto on one node averages through shared memory; set distributed.reducer to mpi or hierarchical")
+        }
+        return kind
     }
 
-    private static func sharedMemory(_ parameters: ParameterArena, _ comm: Communicator) throws -> SharedMemoryReducer {
-        let reducer = try SharedMemoryReducer(count: parameters.count, communicator: comm)
-        reducer.watchdog = (comm as? WatchedCommunicator)?.watchdog
-        return reducer
+    /// Collective when it builds a shared-memory or hierarchical reducer: every rank must call it at
+    /// the same point.
+    public static func make(_ config: DistributedConfig, parameters: ParameterArena, topology: NodeTopology) throws -> GradientSync {
+        let kind = try kind(config, worldSize: topology.world.size, spansNodes: topology.spansNodes)
+        let slots = zip(parameters.entries, parameters.parameters).map {
+            GradientReducer.Slot(variable: $0.1.variable, offset: $0.0.offset, count: $0.0.count)
+        }
+        let buckets = GradientBuckets(slots: slots.map { ($0.offset, $0.count) }, bucketBytes: config.bucketBytes,
+                                      firstBucketBytes: config.firstBucketBytes)
+        switch kind {
+        case .none:
+            return LocalGradients(count: parameters.count)
+        case .sharedMemory:
+            return try SharedMemoryReducer(count: parameters.count, node: topology.node)
+        case .hierarchical:
+            return try HierarchicalReducer(count: parameters.count, topology: topology, buckets: buckets, wire: config.wire,
+                                           errorFeedback: config.errorFeedback)
+        case .mpi:
+            let comm = topology.world
+            let wire = config.overlap ? nil : WireAllreduce(format: config.wire, communicator: comm, maxCount: buckets.largest,
+                                                            errorFeedbackCount: config.errorFeedback ? parameters.count : nil)
+            return GradientReducer(slots: slots, count: parameters.count, communicator: comm, layout: buckets, overlap: config.overlap, wire: wire)
+        }
     }
 }
