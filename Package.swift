@@ -50,7 +50,7 @@ let package = Package(
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/CohortTrain"),
         .target(name: "CohortDistill",
-                dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain"],
+                dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortDistributed", "CohortOptim", "CohortTrain"],
                 path: "Sources/CohortDistill"),
         .executableTarget(
             name: "cohort",

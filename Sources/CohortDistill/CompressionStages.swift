@@ -111,6 +111,12 @@ final class CompressionStages {
         try Evaluator(dataset: data.test, batchSize: 500, normalization: data.normalization).evaluate(model, communicator: comm)
     }
 
+    /// The model's accuracy on the validation split (what variants are chosen on); nil without one.
+    func validationAccuracy(_ model: Model, _ data: DataSplits) throws -> Double? {
+        guard let validation = data.validation else { return nil }
+        return try Evaluator(dataset: validation, batchSize: 500, normalization: data.normalization).evaluate(model, communicator: comm).accuracy
+    }
+
     func export(_ model: Model, _ yaml: String, _ url: URL, quantize: Bool = false,
                 pruner: MagnitudePruner? = nil) throws -> ModelExport.Written {
         var written = ModelExport.Written(bytes: 0, weightBytes: 0)

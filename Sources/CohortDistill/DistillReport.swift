@@ -1,11 +1,14 @@
 import CohortFormats
 import CohortNN
+import CohortTrain
 import Foundation
 
 /// What distillation and compression kept and lost: one row per model, and the share of the
-/// teacher-student gap in test errors that distillation closed (needs `--baseline`).
-public struct DistillReport: Encodable {
-    public struct Row: Encodable {
+/// teacher-student gap in test errors that distillation closed (needs `--baseline`); for a
+/// distillation also its variant (teacher mode, transfer set, mixing, loss, steps) with every
+/// seed's test errors and validation accuracy, the row `cohort compare` puts beside other variants.
+public struct DistillReport: Codable {
+    public struct Row: Codable {
         public let name: String
         public let role: Role
         public let accuracy: Double
@@ -21,7 +24,7 @@ public struct DistillReport: Encodable {
     }
 
     /// What a row's model is (written as its raw value in report.json).
-    public enum Role: String, Encodable, Sendable {
+    public enum Role: String, Codable, Sendable {
         case teacher, ensemble, scratch, distilled, original, int8, pruned
         case prunedInt8 = "pruned-int8"
 
@@ -29,20 +32,55 @@ public struct DistillReport: Encodable {
         var isCompressed: Bool { [.int8, .pruned, .prunedInt8].contains(self) }
     }
 
-    /// One seed's pair of students (`cohort distill --repeats N`).
-    public struct SeedResult: Encodable {
+    /// One seed's pair of students (`cohort distill --repeats N`): test errors, and validation
+    /// accuracy (what variants are chosen on; nil without a validation split).
+    public struct SeedResult: Codable {
         public let seed: UInt64
         public let scratchErrors: Int?
         public let distilledErrors: Int
+        public let scratchValidation: Double?
+        public let distilledValidation: Double?
+
+        public init(seed: UInt64, scratchErrors: Int?, distilledErrors: Int, scratchValidation: Double?, distilledValidation: Double?) {
+            self.seed = seed
+            self.scratchErrors = scratchErrors
+            self.distilledErrors = distilledErrors
+            self.scratchValidation = scratchValidation
+            self.distilledValidation = distilledValidation
+        }
     }
 
-    /// The distillation settings (nil for `cohort compress`).
-    public struct Distillation: Encodable {
+    /// The distillation settings (nil for `cohort compress`): the variant this run is.
+    public struct Distillation: Codable {
+        public let teacherMode: TeacherMode
+        public let loss: DistillationLossKind
         public let temperature: Float
         public let alpha: Float
-        public let transferSet: String
+        public let transferSet: TransferSetKind
         public let multiplier: Int
         public let transferExamples: Int
+        /// Augmentation (baked into cached copies, or per batch online) and mixing (online).
+        public let shift: Int, flip: Float, noise: Float
+        public let mixup: Float, cutmix: Float
+        public let epochs: Int
+        /// The teacher's share of the distilled student's step time (forward passes online, look-ups
+        /// cached), mean over ranks.
+        public let teacherShare: Double
+        /// Where a generated set's VAE came from, and the seconds it took (trained or loaded, sampled).
+        public let generator: String?
+        public let generatorSeconds: Double?
+        /// The command line of the run (`cohort distill CONFIG ...`) and its --set overrides.
+        public let command: String
+        public let overrides: [String]
+
+        /// A short name: "online, augmented x4, mixup 0.2, kl".
+        public var variant: String {
+            var parts = [teacherMode.rawValue, "\(transferSet.rawValue) x\(multiplier)"]
+            if mixup > 0 { parts.append(String(format: "mixup %g", mixup)) }
+            if cutmix > 0 { parts.append(String(format: "cutmix %g", cutmix)) }
+            parts.append(loss == .kl ? String(format: "kl T=%g alpha=%g", temperature, alpha) : String(format: "logit_mse alpha=%g", alpha))
+            return parts.joined(separator: ", ")
+        }
     }
 
     public let name: String
@@ -90,6 +128,20 @@ public struct DistillReport: Encodable {
     static func mean(_ v: [Int]) -> Double { Double(v.reduce(0, +)) / Double(max(v.count, 1)) }
 
     enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed, comparison }
+
+    /// Reads a report.json (the computed figures, gapClosed and meanGapClosed, are computed again).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        summary = try c.decode(String.self, forKey: .summary)
+        distillation = try c.decodeIfPresent(Distillation.self, forKey: .distillation)
+        studentSteps = try c.decodeIfPresent(Int.self, forKey: .studentSteps)
+        ranks = try c.decode(Int.self, forKey: .ranks)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+        rows = try c.decode([Row].self, forKey: .rows)
+        seeds = try c.decodeIfPresent([SeedResult].self, forKey: .seeds) ?? []
+        comparison = try c.decodeIfPresent(String.self, forKey: .comparison)
+    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -143,6 +195,13 @@ public struct DistillReport: Encodable {
             md += ".\n"
         }
         if let comparison { md += "Every student's figures and curves side by side: [\(comparison)](\(comparison)).\n" }
+        if let d = distillation, let variant = VariantRow(self) {
+            md += "\n## Variant\n\n" + VariantRow.table([variant]) + "\n"
+            md += String(format: "The teacher's targets were %@; the teacher took %.1f%% of the distilled student's step time.", d.teacherMode == .cached
+                ? "cached once per transfer example" : "computed on every batch as the student saw it", d.teacherShare * 100)
+            if let g = d.generator { md += String(format: " Generated images: VAE %@, %.0f s.", g, d.generatorSeconds ?? 0) }
+            md += " Choose between variants on validation accuracy (`cohort compare` of their run folders), never on the test set.\n"
+        }
         if gapClosed == nil && row(.distilled) != nil {
             md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
         }

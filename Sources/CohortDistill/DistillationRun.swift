@@ -5,12 +5,16 @@ import CohortNN
 import CohortTrain
 import Foundation
 
-/// `cohort distill`: teacher(s) -> transfer set -> distilled student (-> scratch student with the
-/// same budget) -> pruned and int8 students -> report. Every training stage is the synchronous
-/// trainer (one process or N ranks under mpirun) in a sub-folder of the run folder:
+/// `cohort distill`: teacher(s) -> transfer set (generated images from a VAE for a `generated` set)
+/// -> distilled student (-> scratch student with the same budget) -> pruned and int8 students ->
+/// report. Every training stage is the synchronous trainer (one process or N ranks under mpirun)
+/// in a sub-folder of the run folder:
 ///   <output.directory>/<name>/student, scratch, prune-1..R   (each a full run folder)
+///   <output.directory>/<name>/generator/vae.safetensors      (a generated set's VAE)
 ///   <output.directory>/<name>/models/*.safetensors           (model-only files: bytes on disk)
 ///   <output.directory>/<name>/report.md, report.json
+/// The teacher labels the transfer set once (`teacher_mode: cached`) or every batch as the student
+/// sees it, augmented and mixed afresh (`online`); the scratch student sees the same batches.
 public final class DistillationRun {
     let config: RunConfig
     let distill: DistillConfig
@@ -21,11 +25,14 @@ public final class DistillationRun {
     /// differs from another by 15-25 test errors on Fashion-MNIST, as much as distillation gains.
     let repeats: Int
     let showProgress: Bool
+    /// How the run was started, and its --set overrides (for the report's variant row).
+    let command: String
+    let overrides: [String]
     let folder: URL
     var isLeader: Bool { comm.rank == 0 }
 
     public init(config: RunConfig, configYAML: String, communicator: Communicator, baseline: Bool, repeats: Int = 1,
-                showProgress: Bool = true) throws {
+                showProgress: Bool = true, command: String = "cohort distill", overrides: [String] = []) throws {
         guard repeats >= 1 else { throw CohortError.invalid("--repeats: must be at least 1, got \(repeats)") }
         guard let distill = config.distill else {
             throw CohortError.invalid("distill: the config has no distill section (teachers, temperature, alpha, transfer); see configs/distill-fashion.yaml")
@@ -43,7 +50,16 @@ public final class DistillationRun {
         self.baseline = baseline
         self.repeats = repeats
         self.showProgress = showProgress
+        self.command = command
+        self.overrides = overrides
         folder = URL(fileURLWithPath: config.output.directory).appendingPathComponent(config.name)
+    }
+
+    var matching: TeacherMatching {
+        switch distill.loss {
+        case .kl: return .kl(temperature: distill.temperature)
+        case .logitMSE: return .logitMSE
+        }
     }
 
     public func run() throws -> DistillReport {
@@ -52,81 +68,79 @@ public final class DistillationRun {
         let data = try DataSplits.load(config.data, task: config.task, seed: config.seed)
         let stages = CompressionStages(communicator: comm, folder: folder, yaml: yaml, runName: config.name, data: data.description,
                                        showProgress: showProgress)
-        // Every teacher is checked (file, shapes, classes) before any training.
+        // Every teacher is checked (file, shapes, classes), and so is the batch preparation, before any training.
         let teacher = try TeacherEnsemble(paths: distill.teachers, data: data, dataConfig: config.data,
-                                          normalization: data.normalization, temperature: distill.temperature)
+                                          normalization: data.normalization, matching: matching)
+        let (augmentation, mixing) = try batchPreparation(data)
         try stages.prepareFolder()
         let models = stages.models
-        var rows: [DistillReport.Row] = []
-        let test = data.test
-        for (i, m) in teacher.members.enumerated() {
-            let single = try TeacherEnsemble(paths: [m.path], data: data, dataConfig: config.data,
-                                             normalization: data.normalization, temperature: 1)
-            let e = try single.evaluate(on: test, normalization: data.normalization, communicator: comm)
-            let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try single.probabilities(of: $0, temperature: 1) }
-            let file = models.appendingPathComponent("teacher-\(i + 1).safetensors")
-            let written = try isLeader ? ModelExport.save(m.model, configYAML: m.configYAML, data: m.data, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
-            rows.append(.init(name: "teacher \(m.name)", role: .teacher, accuracy: e.accuracy, errors: e.errors, parameters: m.parameterCount,
-                              nonzero: m.model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
-                              file: m.path))
-            stages.say(String(format: "teacher %@ (%@): test accuracy %.4f, %d errors", m.name, m.path, e.accuracy, e.errors))
-        }
-        if teacher.members.count > 1 {
-            let e = try teacher.evaluate(on: test, normalization: data.normalization, communicator: comm)
-            let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try teacher.probabilities(of: $0, temperature: 1) }
-            let parts = rows.filter { $0.role == .teacher }
-            rows.append(.init(name: "teacher ensemble (\(teacher.members.count))", role: .ensemble, accuracy: e.accuracy, errors: e.errors,
-                              parameters: parts.reduce(0) { $0 + $1.parameters }, nonzero: parts.reduce(0) { $0 + $1.nonzero },
-                              bytes: parts.reduce(0) { $0 + $1.bytes }, weightBytes: parts.reduce(0) { $0 + $1.weightBytes },
-                              samplesPerSecond: speed, file: nil))
-            stages.say(String(format: "teacher ensemble of %d: test accuracy %.4f, %d errors", teacher.members.count, e.accuracy, e.errors))
-        }
+        var rows = try teacherRows(teacher, data, stages)
 
-        // Transfer set and, when the student sees it without on-the-fly augmentation, the cache.
+        // Transfer set (generated images first, for a generated set) and, for a cached teacher, its targets.
+        var generated: TransferGenerator.Outcome?
+        if let generator = distill.transfer.generator {
+            generated = try TransferGenerator.images(generator, train: data.train, count: (distill.transfer.multiplier - 1) * data.train.count,
+                                                     seed: config.seed, runFolder: folder, distributed: config.distributed, communicator: comm,
+                                                     say: stages.say)
+            stages.say(String(format: "generated %d images from the VAE (%@) in %.1f s", generated!.images.shape[0], generated!.source,
+                              generated!.seconds))
+        }
         var t0 = Runtime.now()
-        let transfer = try TransferSet.build(distill.transfer, train: data.train, seed: config.seed, communicator: comm)
+        let transfer = try TransferSet.build(distill.transfer, train: data.train, seed: config.seed, mode: distill.teacherMode,
+                                             generated: generated?.images, communicator: comm)
         stages.say(String(format: "transfer set: %@ x%d, %d examples (%d labelled), built in %.1f s", distill.transfer.set.rawValue,
                    distill.transfer.multiplier, transfer.dataset.count, transfer.labeled.filter { $0 }.count, Runtime.now() - t0))
-        if data.augmentation == .none {
+        switch distill.teacherMode {
+        case .cached:
             t0 = Runtime.now()
-            try teacher.cacheSoftTargets(for: transfer.dataset, normalization: data.normalization, communicator: comm)
-            stages.say(String(format: "teacher soft targets (T = %g) cached for %d examples in %.1f s", distill.temperature, transfer.dataset.count, Runtime.now() - t0))
+            try teacher.cacheTargets(for: transfer.dataset, normalization: data.normalization, communicator: comm)
+            stages.say(String(format: "teacher targets (%@) cached for %d examples in %.1f s", distill.loss.rawValue, transfer.dataset.count, Runtime.now() - t0))
+        case .online:
+            stages.say("online teacher: every batch augmented (shift \(distill.transfer.shift), flip \(distill.transfer.flip), noise \(distill.transfer.noise))"
+                       + ", mixed (mixup \(distill.transfer.mixup), cutmix \(distill.transfer.cutmix)) and labelled as the student sees it")
         }
-        let setup = DistillationSetup(transfer: transfer.dataset, labeled: transfer.labeled, teacher: teacher,
-                                      temperature: distill.temperature, alpha: distill.alpha)
+        let input = TrainingInput(examples: transfer.dataset, augmentation: augmentation, mixing: mixing)
+        let setup = DistillationSetup(input: input, labeled: transfer.labeled, teacher: teacher, matching: matching, alpha: distill.alpha)
 
         // The distilled student.
         let (student, studentYAML) = try studentRun("student", [], stages, data: data, distillation: setup)
         stages.say("distilling into the student: \(student.totalSteps) steps")
         let distilled = try student.run()
+        let teacherShare = try meanOverRanks(student.step.totals.teacherShare)
         let studentFile = try stages.export(student.model, studentYAML, models.appendingPathComponent("student.safetensors"))
         rows.append(try stages.row("distilled student", .distilled, distilled, student.model, studentFile, data))
+        var seeds = [DistillReport.SeedResult(seed: config.seed, scratchErrors: nil, distilledErrors: distilled.errors, scratchValidation: nil,
+                                              distilledValidation: try stages.validationAccuracy(student.model, data))]
 
-        // Same steps, epochs, schedule and (for augmented sets) the very same images, with labels.
-        let scratchTrain = baseline ? try Self.scratchSet(transfer, train: data.train) : nil
-        var scratchErrors: Int?
-        if let scratchTrain {
-            let (scratch, scratchYAML) = try studentRun("scratch", [], stages, data: data, trainSet: scratchTrain)
+        // Same steps, epochs, schedule and the very same images (augmented and mixed alike), with labels.
+        let scratchInput = baseline
+            ? TrainingInput(examples: try Self.scratchSet(transfer, train: data.train), augmentation: augmentation, mixing: mixing) : nil
+        if let scratchInput {
+            let (scratch, scratchYAML) = try studentRun("scratch", [], stages, data: data, input: scratchInput)
             stages.say("student from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
             let e = try scratch.run()
-            scratchErrors = e.errors
+            seeds[0] = .init(seed: config.seed, scratchErrors: e.errors, distilledErrors: distilled.errors,
+                             scratchValidation: try stages.validationAccuracy(scratch.model, data), distilledValidation: seeds[0].distilledValidation)
             let file = try stages.export(scratch.model, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
             rows.insert(try stages.row("student from scratch", .scratch, e, scratch.model, file, data),
                         at: rows.firstIndex { $0.role == .distilled }!)
         }
 
-        // More seeds of both students (initialisation, order, dropout; same transfer set and teacher).
-        var seeds = [DistillReport.SeedResult(seed: config.seed, scratchErrors: scratchErrors, distilledErrors: distilled.errors)]
+        // More seeds of both students (initialisation, order, augmentation, mixing, dropout; same transfer set and teacher).
         for r in 1..<repeats {
             let seed = config.seed &+ UInt64(r)
             stages.say("distilled student, seed \(seed)")
-            let d = try studentRun("student-seed\(seed)", ["seed=\(seed)"], stages, data: data, distillation: setup).trainer.run()
-            var seedScratchErrors: Int?
-            if let scratchTrain {
+            let d = try studentRun("student-seed\(seed)", ["seed=\(seed)"], stages, data: data, distillation: setup).trainer
+            let dErrors = try d.run().errors
+            var scratchErrors: Int?, scratchValidation: Double?
+            if let scratchInput {
                 stages.say("student from scratch, seed \(seed)")
-                seedScratchErrors = try studentRun("scratch-seed\(seed)", ["seed=\(seed)"], stages, data: data, trainSet: scratchTrain).trainer.run().errors
+                let s = try studentRun("scratch-seed\(seed)", ["seed=\(seed)"], stages, data: data, input: scratchInput).trainer
+                scratchErrors = try s.run().errors
+                scratchValidation = try stages.validationAccuracy(s.model, data)
             }
-            seeds.append(.init(seed: seed, scratchErrors: seedScratchErrors, distilledErrors: d.errors))
+            seeds.append(.init(seed: seed, scratchErrors: scratchErrors, distilledErrors: dErrors, scratchValidation: scratchValidation,
+                               distilledValidation: try stages.validationAccuracy(d.model, data)))
         }
         let comparison = repeats > 1 ? try compareStudents(seeds: seeds.map(\.seed)) : nil
 
@@ -151,24 +165,82 @@ public final class DistillationRun {
             }
         }
 
-        let settings = DistillReport.Distillation(temperature: distill.temperature, alpha: distill.alpha, transferSet: distill.transfer.set.rawValue,
-                                                  multiplier: distill.transfer.multiplier, transferExamples: transfer.dataset.count)
-        let summary = String(format: "Transfer set **%@** x%d (%d examples), T = %g, alpha = %g, %d student steps on",
-                             distill.transfer.set.rawValue, distill.transfer.multiplier, transfer.dataset.count, Double(distill.temperature),
-                             Double(distill.alpha), student.totalSteps)
+        let t = distill.transfer
+        let settings = DistillReport.Distillation(teacherMode: distill.teacherMode, loss: distill.loss, temperature: distill.temperature,
+                                                  alpha: distill.alpha, transferSet: t.set, multiplier: t.multiplier,
+                                                  transferExamples: transfer.dataset.count, shift: t.shift, flip: t.flip, noise: t.noise,
+                                                  mixup: t.mixup, cutmix: t.cutmix, epochs: config.training.epochs, teacherShare: teacherShare,
+                                                  generator: generated?.source, generatorSeconds: generated?.seconds, command: command,
+                                                  overrides: overrides)
+        let summary = String(format: "Variant **%@**: transfer set %d examples, %d student steps on", settings.variant, transfer.dataset.count,
+                             student.totalSteps)
         let report = DistillReport(name: config.name, summary: summary, distillation: settings, studentSteps: student.totalSteps,
-                                   ranks: comm.size, seconds: Runtime.now() - started, rows: rows, seeds: repeats > 1 ? seeds : [],
-                                   comparison: comparison)
+                                   ranks: comm.size, seconds: Runtime.now() - started, rows: rows, seeds: seeds, comparison: comparison)
         if isLeader { try report.write(to: folder) }
         return report
     }
 
-    /// A student sub-run in `folder/name`: distilled from `distillation`, or trained on `trainSet` with its labels.
+    /// One row per teacher (its test figures and speed, each evaluated alone at T = 1), and one for
+    /// the ensemble when there are several.
+    private func teacherRows(_ teacher: TeacherEnsemble, _ data: DataSplits, _ stages: CompressionStages) throws -> [DistillReport.Row] {
+        var rows: [DistillReport.Row] = []
+        let test = data.test
+        for (i, m) in teacher.members.enumerated() {
+            let single = try TeacherEnsemble(paths: [m.path], data: data, dataConfig: config.data, normalization: data.normalization)
+            let e = try single.evaluate(on: test, normalization: data.normalization, communicator: comm)
+            let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try single.probabilities(of: $0, temperature: 1) }
+            let file = stages.models.appendingPathComponent("teacher-\(i + 1).safetensors")
+            let written = try isLeader ? ModelExport.save(m.model, configYAML: m.configYAML, data: m.data, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
+            rows.append(.init(name: "teacher \(m.name)", role: .teacher, accuracy: e.accuracy, errors: e.errors, parameters: m.parameterCount,
+                              nonzero: m.model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
+                              file: m.path))
+            stages.say(String(format: "teacher %@ (%@): test accuracy %.4f, %d errors", m.name, m.path, e.accuracy, e.errors))
+        }
+        if teacher.members.count > 1 {
+            let e = try teacher.evaluate(on: test, normalization: data.normalization, communicator: comm)
+            let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try teacher.probabilities(of: $0, temperature: 1) }
+            let parts = rows.filter { $0.role == .teacher }
+            rows.append(.init(name: "teacher ensemble (\(teacher.members.count))", role: .ensemble, accuracy: e.accuracy, errors: e.errors,
+                              parameters: parts.reduce(0) { $0 + $1.parameters }, nonzero: parts.reduce(0) { $0 + $1.nonzero },
+                              bytes: parts.reduce(0) { $0 + $1.bytes }, weightBytes: parts.reduce(0) { $0 + $1.weightBytes },
+                              samplesPerSecond: speed, file: nil))
+            stages.say(String(format: "teacher ensemble of %d: test accuracy %.4f, %d errors", teacher.members.count, e.accuracy, e.errors))
+        }
+        return rows
+    }
+
+    /// How the students' batches are prepared: as loaded (a cached teacher labelled those very
+    /// images), or augmented afresh with distill.transfer's shift, flip and noise, then mixed (online).
+    func batchPreparation(_ data: DataSplits) throws -> (Augmentation, BatchMixing) {
+        guard distill.teacherMode == .online else { return (.none, .none) }
+        let t = distill.transfer, shape = data.train.sampleShape
+        if (t.shift > 0 || t.flip > 0 || t.cutmix > 0) && !(shape.count == 2 || shape.count == 3) {
+            throw CohortError.invalid("distill.transfer: online shifts, flips and cutmix move pixels of images, and these samples are \(shapeString(shape)); set shift: 0, flip: 0 and cutmix: 0")
+        }
+        // Noise is in [0, 1] pixel units (raw units for real features); the loader adds it after normalising.
+        var noise: Float = 0
+        if t.noise > 0 {
+            guard data.normalization.std.count == 1 else {
+                throw CohortError.invalid("distill.transfer.noise: online noise needs one normalisation for every value; this data has \(data.normalization.std.count)")
+            }
+            noise = t.noise / data.normalization.std[0]
+        }
+        return (Augmentation(maxShift: t.shift, horizontalFlipProbability: t.flip, noiseStd: noise), BatchMixing(mixup: t.mixup, cutmix: t.cutmix))
+    }
+
+    /// The mean over ranks of a figure each rank measured.
+    private func meanOverRanks(_ value: Double) throws -> Double {
+        var v = [value]
+        try comm.allreduce(&v)
+        return v[0] / Double(comm.size)
+    }
+
+    /// A student sub-run in `folder/name`: distilled from `distillation`, or trained on `input` with its labels.
     private func studentRun(_ name: String, _ overrides: [String], _ stages: CompressionStages, data: DataSplits,
-                            distillation: DistillationSetup? = nil, trainSet: Dataset? = nil) throws -> (trainer: Trainer, yaml: String) {
+                            distillation: DistillationSetup? = nil, input: TrainingInput? = nil) throws -> (trainer: Trainer, yaml: String) {
         let (c, y) = try stages.subRun(name, overrides)
         return (try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
-                            data: data, trainSet: trainSet, distillation: distillation), y)
+                            data: data, input: input, distillation: distillation), y)
     }
 
     /// `cohort compare` of every student sub-run (distilled, then scratch with `--baseline`), into
@@ -187,8 +259,9 @@ public final class DistillationRun {
     /// What the scratch student trains on: the transfer set's examples that have labels, in the
     /// transfer set's shape, so both students take the same steps over the same epochs with the
     /// same schedule. Augmented copies keep their labels, so the scratch student sees exactly the
-    /// distilled student's images; MUNGE points and extra images have none, so in their place it
-    /// sees the training set again.
+    /// distilled student's images (online: the same fresh augmentation and mixing, drawn from the
+    /// same streams); MUNGE points, generated and extra images have none, so in their place it sees
+    /// the training set again.
     static func scratchSet(_ transfer: TransferSet, train: Dataset) throws -> Dataset {
         if !transfer.labeled.contains(false) { return transfer.dataset }
         // Rows 0..<n of every transfer set are the training set, stored with its labels.

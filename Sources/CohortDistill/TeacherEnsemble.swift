@@ -6,9 +6,11 @@ import CohortNN
 import CohortTrain
 import Foundation
 
-/// One or more trained models whose averaged probabilities teach the student. Members run forward
-/// only, without recording a tape, in evaluation mode (dropout off, BatchNorm running statistics).
-public final class TeacherEnsemble: SoftTargetSource {
+/// One or more trained models whose averaged outputs teach the student: probabilities at the
+/// distillation temperature (KL), or logits (logit MSE). Members run forward only, without
+/// recording a tape, in evaluation mode (dropout off, BatchNorm running statistics): once per
+/// transfer example when the targets are cached, or on every batch the student sees (online).
+public final class TeacherEnsemble: TeacherTargetSource {
     public struct Member {
         public let path: String
         public let name: String
@@ -25,18 +27,20 @@ public final class TeacherEnsemble: SoftTargetSource {
 
     public let members: [Member]
     public let classCount: Int
-    public let temperature: Float
+    /// What the student matches, and so what the ensemble gives: probabilities at T, or logits.
+    public let matching: TeacherMatching
     /// The student's normalisation: features arrive normalised this way and are re-normalised per member.
     let studentNormalization: Normalization
-    /// Cached soft targets of every transfer example [N, K], when the transfer set is fixed.
+    /// Cached targets of every transfer example [N, K] (teacher_mode: cached).
     public private(set) var cache: Tensor?
     private var batchOut = Tensor(zeros: [0])
     private var memberInput = Tensor(zeros: [0])
-    private var memberProbs = Tensor(zeros: [0])
+    private var memberOut = Tensor(zeros: [0])
 
     /// Loads every checkpoint and rejects, naming the file, any whose tensors do not match its
     /// declared model, whose class count differs from the data's, or whose input shape differs.
-    public init(paths: [String], data: DataSplits, dataConfig: DataConfig, normalization: Normalization, temperature: Float) throws {
+    public init(paths: [String], data: DataSplits, dataConfig: DataConfig, normalization: Normalization,
+                matching: TeacherMatching = .kl(temperature: 1)) throws {
         guard !paths.isEmpty else { throw CohortError.invalid("distill.teachers: list at least one teacher checkpoint") }
         let classes = data.train.classCount, inputShape = data.train.sampleShape
         var members: [Member] = []
@@ -72,24 +76,36 @@ public final class TeacherEnsemble: SoftTargetSource {
         }
         self.members = members
         classCount = classes
-        self.temperature = temperature
+        self.matching = matching
         studentNormalization = normalization
     }
 
     /// Average over members of softmax(logits / temperature) for a batch of prepared features.
     public func probabilities(of features: Tensor, temperature: Float) throws -> Tensor {
+        try average(features) { logits, out in try Tape.softTargets(logits: logits, temperature: temperature, into: out) }
+    }
+
+    /// What the student matches for a batch of prepared features: the members' mean probabilities
+    /// at the temperature (kl), or their mean logits (logit MSE).
+    public func targets(of features: Tensor) throws -> Tensor {
+        switch matching {
+        case let .kl(temperature): return try probabilities(of: features, temperature: temperature)
+        case .logitMSE: return try average(features) { logits, out in out.pointer.update(from: logits.pointer, count: out.count) }
+        }
+    }
+
+    /// The mean over members of `output(member logits, into)` for a batch [B, K] (reused buffer).
+    private func average(_ features: Tensor, _ output: (Tensor, Tensor) throws -> Void) throws -> Tensor {
         let b = features.shape[0]
         if batchOut.shape != [b, classCount] {
             batchOut = Tensor(zeros: [b, classCount])
-            memberProbs = Tensor(zeros: [b, classCount])
+            memberOut = Tensor(zeros: [b, classCount])
         }
         batchOut.zero()
         let weight = 1 / Float(members.count)
         for m in members {
-            let input = renormalized(features, for: m)
-            let logits = try m.model.predict(input)
-            try Tape.softTargets(logits: logits, temperature: temperature, into: memberProbs)
-            let out = batchOut.pointer, p = memberProbs.pointer
+            try output(try m.model.predict(renormalized(features, for: m)), memberOut)
+            let out = batchOut.pointer, p = memberOut.pointer
             for i in 0..<batchOut.count { out[i] += weight * p[i] }
         }
         return batchOut
@@ -114,11 +130,11 @@ public final class TeacherEnsemble: SoftTargetSource {
         return (scale, bias)
     }
 
-    /// Computes the soft targets of every example of `dataset` once (prepared with `normalization`,
+    /// Computes the targets of every example of `dataset` once (prepared with `normalization`,
     /// no augmentation), sharded across ranks: rank r takes rows r, r + size, ... and one allreduce
     /// gives every rank the whole table.
-    public func cacheSoftTargets(for dataset: Dataset, normalization: Normalization, communicator: Communicator,
-                                 batchSize: Int = 500) throws {
+    public func cacheTargets(for dataset: Dataset, normalization: Normalization, communicator: Communicator,
+                             batchSize: Int = 500) throws {
         let table = Tensor(zeros: [dataset.count, classCount])
         let loader = try BatchLoader(dataset: dataset, batchSize: batchSize, normalization: normalization, augmentation: .none)
         let mine = Array(stride(from: communicator.rank, to: dataset.count, by: communicator.size))
@@ -126,7 +142,7 @@ public final class TeacherEnsemble: SoftTargetSource {
         while start < mine.count {
             let end = min(start + batchSize, mine.count)
             let rows = mine[start..<end]
-            let p = try probabilities(of: try loader.load(rows), temperature: temperature)
+            let p = try targets(of: try loader.load(rows))
             for (j, row) in rows.enumerated() {
                 (table.pointer + row * classCount).update(from: p.pointer + j * classCount, count: classCount)
             }
@@ -136,8 +152,8 @@ public final class TeacherEnsemble: SoftTargetSource {
         cache = table
     }
 
-    public func probabilities(positions: ArraySlice<Int>, features: Tensor) throws -> Tensor {
-        guard let cache else { return try probabilities(of: features, temperature: temperature) }
+    public func targets(positions: ArraySlice<Int>, features: Tensor) throws -> Tensor {
+        guard let cache else { return try targets(of: features) }
         let b = positions.count
         if batchOut.shape != [b, classCount] { batchOut = Tensor(zeros: [b, classCount]) }
         for (j, row) in positions.enumerated() {

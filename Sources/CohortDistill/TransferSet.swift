@@ -5,14 +5,18 @@ import CohortTrain
 import Foundation
 
 /// The examples a student learns the teacher's outputs on (`distill.transfer`): the training set
-/// first, then (multiplier - 1) generated copies. Drawn once from the run's seed, identically on
-/// every rank, so the teacher's soft targets can be computed once and cached.
+/// first, then (multiplier - 1) copies: augmented, MUNGE or generated. Drawn once from the run's
+/// seed, identically on every rank, so a cached teacher labels each example once. With an online
+/// teacher the augmented copies are the training set again: every batch is augmented afresh as
+/// it is loaded, so baking augmentation into copies would only apply it twice.
 public struct TransferSet {
     public let dataset: Dataset
-    /// By position: false for MUNGE points and for every example of an 'unlabeled' set.
+    /// By position: false for MUNGE points, generated images and every example of an 'unlabeled' set.
     public let labeled: [Bool]
 
-    public static func build(_ config: TransferConfig, train: Dataset, seed: UInt64,
+    /// `generated`: the (multiplier - 1) x N images of a `generated` set, raw values (0...255 for
+    /// pixels) one row per image, sampled by `TransferGenerator`.
+    public static func build(_ config: TransferConfig, train: Dataset, seed: UInt64, mode: TeacherMode = .cached, generated: Tensor? = nil,
                              communicator: Communicator = SingleProcessCommunicator()) throws -> TransferSet {
         let n = train.count, d = train.valuesPerSample
         let bytes: Bool
@@ -35,8 +39,8 @@ public struct TransferSet {
             }
             for c in 1..<config.multiplier {
                 var rng = root.split("augment", UInt64(c))
-                copies.append(augmentedCopy(base, sampleShape: train.sampleShape, config: config,
-                                            scale: bytes ? 255 : 1, rng: &rng))
+                copies.append(mode == .online ? base : augmentedCopy(base, sampleShape: train.sampleShape, config: config,
+                                                                       scale: bytes ? 255 : 1, rng: &rng))
             }
         case .munge:
             if config.multiplier > 1 {
@@ -50,15 +54,20 @@ public struct TransferSet {
                     copies.append(Munge.generate(base, neighbours: neighbours, p: config.mungeP, s: config.mungeS, range: range, rng: &rng))
                 }
             }
-        default:
+        case .generated:
+            guard let generated, generated.shape == [(config.multiplier - 1) * n, d] else {
+                throw CohortError.invalid("distill.transfer.set: a generated set of x\(config.multiplier) needs \((config.multiplier - 1) * n) generated images of \(d) values")
+            }
+            copies.append(generated)
+        case .train:
             break
         }
         var labels: [Int32] = []
-        labels.reserveCapacity(n * copies.count)
+        labels.reserveCapacity(n * config.multiplier)
         let trainLabels = train.labels
-        for _ in copies { labels += trainLabels }
-        var labeled = [Bool](repeating: config.set != .unlabeled, count: n * copies.count)
-        if config.set == .munge { for i in n..<labeled.count { labeled[i] = false } }
+        for _ in 0..<config.multiplier { labels += trainLabels }
+        var labeled = [Bool](repeating: config.set != .unlabeled, count: n * config.multiplier)
+        if config.set == .munge || config.set == .generated { for i in n..<labeled.count { labeled[i] = false } }
         if let path = config.images {
             let extra = try unlabeledImages(path, sampleShape: train.sampleShape, bytes: bytes)
             copies.append(extra)

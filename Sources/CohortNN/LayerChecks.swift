@@ -123,6 +123,44 @@ public enum LayerChecks {
         checks.append(GradCheck("distillationLoss (T = 1, alpha = 0.2)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
             try t.distillationLoss(studentLogits: v[0], teacherProbabilities: teacher, labels: [0, 1, 2, 3], temperature: 1, alpha: 0.2)
         })
+        // Mixup and CutMix: row 0 blends classes 2 and 4, row 2 is unmixed, row 3 blends a class with itself.
+        let mixed = MixedLabels(first: [2, 0, 1, 3], second: [4, 1, 1, 3], weight: [0.3, 0.8, 1, 0.5])
+        checks.append(GradCheck("softmaxCrossEntropy (mixed labels)", inputs: [rnd([4, 5], -2, 2)]) { t, v in
+            try t.softmaxCrossEntropy(v[0], mixed: mixed)
+        })
+        checks.append(GradCheck("distillationLoss (T = 2, alpha = 0.6, mixed labels)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
+            try t.distillationLoss(studentLogits: v[0], teacher: teacher, matching: .kl(temperature: 2), labels: mixed, alpha: 0.6)
+        })
+        let teacherLogits = rnd([4, 5], -3, 3)
+        let partlyLabelled = MixedLabels(first: [2, -1, 1, 3], second: [4, -1, 1, 0], weight: [0.3, 1, 1, 0.7])
+        checks.append(GradCheck("distillationLoss (logit_mse, alpha = 0.6)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
+            try t.distillationLoss(studentLogits: v[0], teacher: teacherLogits, matching: .logitMSE, labels: partlyLabelled, alpha: 0.6)
+        })
+        checks.append(GradCheck("distillationLoss (logit_mse, alpha = 1)", inputs: [rnd([4, 5], -3, 3)]) { t, v in
+            try t.distillationLoss(studentLogits: v[0], teacher: teacherLogits, matching: .logitMSE, labels: partlyLabelled, alpha: 1)
+        })
+
+        // The variational autoencoder's objective: each piece, then the whole negative ELBO
+        // through a small encoder and decoder (inputs and every weight compared).
+        let noise = rnd([3, 2])
+        checks.append(GradCheck("reparameterize", inputs: [rnd([3, 2]), rnd([3, 2], -1.5, 1)]) { t, v in
+            try t.reparameterize(mean: v[0], logVariance: v[1], noise: noise)
+        })
+        checks.append(GradCheck("gaussianKL", inputs: [rnd([3, 2]), rnd([3, 2], -1.5, 1)]) { t, v in
+            try t.gaussianKL(mean: v[0], logVariance: v[1])
+        })
+        let pixels = rnd([3, 4], 0, 1)
+        checks.append(GradCheck("bernoulliCrossEntropy", inputs: [rnd([3, 4], -3, 3)]) { t, v in
+            try t.bernoulliCrossEntropy(logits: v[0], targets: pixels)
+        })
+        let vae = VariationalAutoencoder(valueCount: 4, hidden: 3, latent: 2, activation: .tanh)
+        for (_, p) in vae.namedParameters() { try! p.value.assign(random(p.shape, &r, -0.8, 0.8)) }  // same shape by construction
+        _ = GradientArena(for: vae.parameters)  // its weights live in an arena, which needs gradient memory to train
+        // The images are the reconstruction's targets too, so they are data here, not a checked input.
+        let images = Var(rnd([3, 4], 0, 1))
+        checks.append(GradCheck("VAE loss (reparameterisation, KL term)", inputs: [], parameters: vae.namedParameters().map(\.1.variable)) { t, _ in
+            try vae.loss(images, noise: noise, ForwardContext(tape: t, training: true)).loss
+        })
         return checks
     }
 }

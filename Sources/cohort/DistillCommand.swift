@@ -28,7 +28,9 @@ struct DistillCommand: ParsableCommand {
         let comm = try Runtime.communicator()
         try Runtime.guarded(comm) {
             let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
-            let run = try DistillationRun(config: runConfig, configYAML: yaml, communicator: comm, baseline: baseline, repeats: repeats, showProgress: !quiet)
+            let command = (["cohort"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            let run = try DistillationRun(config: runConfig, configYAML: yaml, communicator: comm, baseline: baseline, repeats: repeats,
+                                          showProgress: !quiet, command: command, overrides: overrides)
             let report = try run.run()
             if comm.rank == 0 {
                 print("")

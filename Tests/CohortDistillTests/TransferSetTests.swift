@@ -56,6 +56,42 @@ final class TransferSetTests: XCTestCase {
         XCTAssertTrue(sawShift)
     }
 
+    /// Online, augmentation happens per batch: the copies are the training set itself, not copies
+    /// augmented once (which the loader would augment a second time).
+    func testOnlineAugmentedSetRepeatsTheTrainingSet() throws {
+        let train = try images(30, seed: 1)
+        let online = try TransferSet.build(try config("{set: augmented, multiplier: 3, shift: 1, flip: 0.5}"), train: train, seed: 1, mode: .online)
+        XCTAssertEqual(online.dataset.count, 90)
+        XCTAssertEqual((0..<90).map { online.dataset.rawValues($0) }, (0..<90).map { train.rawValues($0 % 30) })
+        XCTAssertTrue(online.labeled.allSatisfy { $0 })
+    }
+
+    /// A generated set is the training set, then the generated images, unlabelled; the scratch
+    /// student sees the training set again in their place.
+    func testGeneratedImagesFollowTheTrainingSetUnlabelled() throws {
+        let train = try images(10, seed: 2)
+        let generated = Tensor(zeros: [20, 16])
+        for i in 0..<generated.count { generated.pointer[i] = Float(i % 256) + 0.4 }
+        let set = try TransferSet.build(try config("{set: generated, multiplier: 3}"), train: train, seed: 1, generated: generated)
+        XCTAssertEqual(set.dataset.count, 30)
+        XCTAssertEqual(set.labeled, [Bool](repeating: true, count: 10) + [Bool](repeating: false, count: 20))
+        XCTAssertEqual(set.dataset.rawValues(0), train.rawValues(0))
+        XCTAssertEqual(set.dataset.rawValues(11), (16..<32).map { Float($0 % 256) })  // rounded to bytes
+        let scratch = try DistillationRun.scratchSet(set, train: train)
+        XCTAssertEqual(scratch.rawValues(25), train.rawValues(5))
+        XCTAssertThrowsError(try TransferSet.build(try config("{set: generated, multiplier: 2}"), train: train, seed: 1, generated: generated))
+    }
+
+    /// Bad transfer settings stop the config with the key path.
+    func testBadTransferSettingsNameTheirKey() throws {
+        for (yaml, key, reason) in [("{set: generated, multiplier: 1}", "multiplier", "2 or more"),
+                                    ("{set: augmented, generator: {latent: 4}}", "generator", "set: generated"),
+                                    ("{set: generated, multiplier: 2, generator: {latent: 0}}", "generator.latent", "at least 1"),
+                                    ("{mixup: -1}", "mixup", "non-negative"), ("{cutmix: .nan}", "cutmix", "non-negative")] {
+            XCTAssertThrowsError(try config(yaml), yaml) { XCTAssertTrue("\($0)".contains(key) && "\($0)".contains(reason), "\($0)") }
+        }
+    }
+
     func testUnlabelledImagesAreAppendedOrRejectedByShape() throws {
         let train = try images(10, seed: 3)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-idx-\(UUID().uuidString)")

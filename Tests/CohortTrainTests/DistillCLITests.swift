@@ -124,6 +124,81 @@ final class DistillCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--repeats: must be at least 1"), bad.stderr)
     }
 
+    /// The variants of issue 19 end to end: an online teacher on mixed (mixup and CutMix) batches
+    /// with the scratch student on the very same batches, a generated transfer set from a VAE
+    /// trained in the run folder, logit matching; `cohort compare` of the runs names the best on
+    /// validation.
+    func testOnlineMixedGeneratedAndLogitVariantsAndTheirComparison() throws {
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        let config = try distillConfig(dir, teachers: [t])
+        let quick = ["--set", "distill.prune=null", "--set", "distill.quantize=false", "--quiet", "--baseline"]
+        let online = try CLI.run(["cohort", "distill", config, "--set", "name=online", "--set", "distill.teacher_mode=online",
+                                  "--set", "distill.transfer={set: augmented, multiplier: 2, shift: 1, flip: 0.5, mixup: 0.4, cutmix: 1}"] + quick)
+        XCTAssertEqual(online.status, 0, online.stderr)
+        let report = try self.report(dir, "online")
+        let settings = report["distillation"] as! [String: Any]
+        XCTAssertEqual(settings["teacherMode"] as? String, "online")
+        XCTAssertEqual(settings["mixup"] as? Double, 0.4)
+        let share = settings["teacherShare"] as! Double
+        XCTAssertTrue(share > 0 && share < 1, "the teacher's share of step time: \(share)")
+        let seed = (report["seeds"] as! [[String: Any]])[0]
+        XCTAssertNotNil(seed["distilledValidation"] as? Double)
+        XCTAssertNotNil(seed["scratchValidation"] as? Double)
+        XCTAssertTrue(online.stdout.contains("## Variant") && online.stdout.contains("online, augmented x2, mixup 0.4, cutmix 1"), online.stdout)
+        // Both students took the same steps over the same (freshly augmented, mixed) batches.
+        func lastStep(_ run: String) throws -> Int? {
+            try String(contentsOf: dir.appendingPathComponent("online/\(run)/metrics.jsonl"), encoding: .utf8)
+                .split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+                .compactMap { $0["step"] as? Int }.max()
+        }
+        XCTAssertEqual(try lastStep("scratch"), report["studentSteps"] as? Int)
+        XCTAssertEqual(try lastStep("student"), report["studentSteps"] as? Int)
+
+        let generated = try CLI.run(["cohort", "distill", config, "--set", "name=generated", "--set", "distill.loss=logit_mse",
+                                     "--set", "distill.transfer={set: generated, multiplier: 2, generator: {hidden: 32, latent: 4, epochs: 2}}"] + quick)
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        XCTAssertTrue(generated.stdout.contains("generator epoch 2/2") && generated.stdout.contains("trained, saved to"), generated.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("generated/generator/vae.safetensors").path))
+        let g = try self.report(dir, "generated")["distillation"] as! [String: Any]
+        XCTAssertEqual(g["transferSet"] as? String, "generated")
+        XCTAssertEqual(g["loss"] as? String, "logit_mse")
+        XCTAssertEqual(g["transferExamples"] as? Int, 2 * 3000)
+
+        let out = dir.appendingPathComponent("variants")
+        let compare = try CLI.run(["cohort", "compare", dir.appendingPathComponent("online").path, dir.appendingPathComponent("generated").path,
+                                   "--output", out.path])
+        XCTAssertEqual(compare.status, 0, compare.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as! [String: Any]
+        let variants = json["variants"] as! [[String: Any]]
+        XCTAssertEqual(variants.map { $0["run"] as? String }, ["online", "generated"])
+        let best = variants.max { ($0["distilledValidation"] as! Double) < ($1["distilledValidation"] as! Double) }!
+        XCTAssertEqual(json["bestOnValidation"] as? String, best["run"] as? String)
+        XCTAssertTrue(compare.stdout.contains("Best on validation"), compare.stdout)
+        let mixedKinds = try CLI.run(["cohort", "compare", dir.appendingPathComponent("online").path, dir.appendingPathComponent("teacher").path])
+        XCTAssertNotEqual(mixedKinds.status, 0)
+        XCTAssertTrue(mixedKinds.stderr.contains("not a cohort distill run"), mixedKinds.stderr)
+    }
+
+    /// Settings that cannot work together stop the run before it starts, in one line naming the key.
+    func testBadVariantSettingsAreOneLineNamingTheKey() throws {
+        let dir = try CLI.temporaryDirectory()
+        let config = try distillConfig(dir, teachers: [dir.appendingPathComponent("none.safetensors").path])
+        let cases: [([String], String)] = [
+            (["--set", "distill.transfer.mixup=0.2"], "distill.transfer.mixup: mixing makes new images every step"),
+            (["--set", "distill.transfer.cutmix=1"], "distill.transfer.cutmix: mixing makes new images every step"),
+            (["--set", "distill.teacher_mode=live"], "distill.teacher_mode: must be cached or online, got 'live'"),
+            (["--set", "distill.loss=l2"], "distill.loss: must be kl or logit_mse, got 'l2'"),
+            (["--set", "data.augment={flip: 0.5}"], "data.augment: cohort distill augments through distill.transfer"),
+        ]
+        for (args, message) in cases {
+            let r = try CLI.run(["cohort", "distill", config, "--quiet"] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(message), r.stderr)
+        }
+    }
+
     /// Every bad teacher stops the run before training, with one line naming the file and the reason.
     func testBadTeachersAreRejectedBeforeTraining() throws {
         let dir = try CLI.temporaryDirectory()
@@ -215,5 +290,19 @@ final class DistillCLITests: XCTestCase {
         XCTAssertEqual(json["ranks"] as? Int, 2)
         let distilled = (json["rows"] as! [[String: Any]]).first { $0["role"] as? String == "distilled" }!
         XCTAssertGreaterThan(distilled["accuracy"] as! Double, 0.7)
+
+        // The online variants too: each rank runs the teacher on its own mixed shard, and the VAE of
+        // a generated set trains data-parallel (the trainer's checksums keep the ranks identical).
+        let online = try CLI.run(["/usr/bin/mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", CLI.binary.path,
+                                  "distill", config, "--set", "name=online", "--set", "training.batch_size=32", "--set", "distributed.check_every=10",
+                                  "--set", "distill.teacher_mode=online", "--set", "distill.prune=null", "--set", "distill.quantize=false",
+                                  "--set", "distill.transfer={set: generated, multiplier: 2, flip: 0.5, mixup: 0.2, generator: {hidden: 32, latent: 4, epochs: 1, batch_size: 32}}",
+                                  "--quiet"])
+        XCTAssertEqual(online.status, 0, online.stderr)
+        let o = try report(dir, "online")
+        XCTAssertEqual(o["ranks"] as? Int, 2)
+        XCTAssertEqual((o["distillation"] as! [String: Any])["teacherMode"] as? String, "online")
+        let student = (o["rows"] as! [[String: Any]]).first { $0["role"] as? String == "distilled" }!
+        XCTAssertGreaterThan(student["accuracy"] as! Double, 0.6)
     }
 }

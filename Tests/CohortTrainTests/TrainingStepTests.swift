@@ -25,7 +25,7 @@ final class TrainingStepTests: XCTestCase {
         let session = TrainingSession(model: model, optimizer: try optimizer.makeOptimizer(parameterCount: model.parameters.count), seed: 1,
                                       gradientStorage: sync.gradientStorage, precision: precision)
         let loader = try BatchLoader(dataset: try data(), batchSize: batch, normalization: .identity)
-        return TrainingStep(session: session, loader: loader, sync: sync, nonFinite: nonFinite, microBatches: microBatches,
+        return try TrainingStep(session: session, loader: loader, sync: sync, nonFinite: nonFinite, microBatches: microBatches,
                             randomness: RandomStream(seed: 1))
     }
 

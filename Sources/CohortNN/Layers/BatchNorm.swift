@@ -89,12 +89,19 @@ final class BatchNormNode: TapeNode {
                 mu[c] = rm[c]
                 istd[c] = 1 / (rv[c] + layer.epsilon).squareRoot()
             }
+            // The channel's constants in locals (the compiler cannot hoist loads through the stores),
+            // and x-hat kept only for a backward pass: inference (teachers) skips that store.
+            let m = mu[c], sd = istd[c], g = gamma[c], bt = beta[c]
             for b in 0..<batch {
                 let off = (b * C + c) * inner
-                for i in 0..<inner {
-                    let h = (xs[off + i] - mu[c]) * istd[c]
-                    xh[off + i] = h
-                    ys[off + i] = h * gamma[c] + beta[c]
+                if output.requiresGrad {
+                    for i in 0..<inner {
+                        let h = (xs[off + i] - m) * sd
+                        xh[off + i] = h
+                        ys[off + i] = h * g + bt
+                    }
+                } else {
+                    for i in 0..<inner { ys[off + i] = (xs[off + i] - m) * sd * g + bt }
                 }
             }
         }

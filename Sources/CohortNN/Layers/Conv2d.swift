@@ -112,7 +112,7 @@ final class Conv2dNode: TapeNode {
 
     func forward(parameterVersion: UInt64) {
         let P = g.outPixels, ld = batch * P, image = g.channels * g.height * g.width
-        for b in 0..<batch { Im2col.forward(x.value.pointer + b * image, g, cols: cols.pointer + b * P, ldc: ld) }
+        Im2col.forward(batch: batch, x.value.pointer, imageStride: image, g, cols: cols.pointer, ldc: ld)
         let out = layer.outChannels
         if let cols16, let w16 {
             cols16.fill(from: cols.pointer)

@@ -146,7 +146,7 @@ public enum ThroughputBench {
         let optimizer = try OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9).makeOptimizer(parameterCount: model.parameters.count)
         let session = TrainingSession(model: model, optimizer: optimizer, seed: 1, gradientStorage: sync.gradientStorage,
                                       precision: precision)
-        let step = TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
+        let step = try TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
                                 randomness: RandomStream(seed: 1))
 
         // Bucket timings: how long each allreduce was in flight, and how much of that was before

@@ -4,18 +4,24 @@ import Cohort
 /// transfer set, and how the student is compressed afterwards.
 public struct DistillConfig: Codable, Sendable, Equatable {
     /// Teacher checkpoints written by `cohort train`; several form an ensemble whose soft targets
-    /// are averaged in probability space.
+    /// are averaged in probability space (logits for `logit_mse`).
     public var teachers: [String] = []
-    /// Softmax temperature T of the soft targets and of the student's soft term.
+    /// When the teacher labels the transfer examples: once, or on every batch as the student sees it.
+    public var teacherMode: TeacherMode = .cached
+    /// What the student matches: the teacher's probabilities at T (KL) or its logits (MSE).
+    public var loss: DistillationLossKind = .kl
+    /// Softmax temperature T of the soft targets and of the student's soft term (kl only).
     public var temperature: Float = 4
-    /// Weight of the soft term (times T^2); 1 - alpha goes to cross-entropy on the labels.
+    /// Weight of the soft term (times T^2 for kl); 1 - alpha goes to cross-entropy on the labels.
     public var alpha: Float = 0.9
     public var transfer = TransferConfig()
     public var prune: PruneConfig?
     /// Post-training int8 quantisation (per output channel) of the final student's Linear/Conv weights.
     public var quantize: Bool = true
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case teachers, temperature, alpha, transfer, prune, quantize }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case teachers, teacherMode = "teacher_mode", loss, temperature, alpha, transfer, prune, quantize
+    }
 
     public init() {}
 
@@ -23,6 +29,8 @@ public struct DistillConfig: Codable, Sendable, Equatable {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         teachers = try c.decode([String].self, forKey: .teachers)
+        teacherMode = try c.decodeIfPresent(TeacherMode.self, forKey: .teacherMode) ?? teacherMode
+        loss = try c.decodeIfPresent(DistillationLossKind.self, forKey: .loss) ?? loss
         temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? temperature
         alpha = try c.decodeIfPresent(Float.self, forKey: .alpha) ?? alpha
         transfer = try c.decodeIfPresent(TransferConfig.self, forKey: .transfer) ?? transfer
@@ -33,65 +41,30 @@ public struct DistillConfig: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .temperature, in: c, debugDescription: "must be positive, got \(temperature)")
         }
         if !(alpha >= 0 && alpha <= 1) { throw DecodingError.dataCorruptedError(forKey: .alpha, in: c, debugDescription: "must be in [0, 1], got \(alpha)") }
-    }
-}
-
-/// Which examples the student learns the teacher's outputs on (`distill.transfer.set`).
-public enum TransferSetKind: String, ConfigChoice {
-    /// The training set.
-    case train
-    /// The training set plus (multiplier - 1) copies with random shifts, flips and pixel noise.
-    case augmented
-    /// The training set plus (multiplier - 1) MUNGE copies (Bucilua et al. 2006), unlabelled.
-    case munge
-    /// Like augmented, but no example keeps its label (alpha = 1 everywhere).
-    case unlabeled
-}
-
-/// The examples the student learns the teacher's outputs on: a `TransferSetKind`;
-/// `images` adds unlabelled images from an IDX file (N x H x W bytes) to any of them.
-/// Every transfer set is drawn once, from the run's seed, so the teacher's outputs can be cached.
-public struct TransferConfig: Codable, Sendable, Equatable {
-    public var set: TransferSetKind = .train
-    /// Size of the transfer set in training sets (an integer >= 1).
-    public var multiplier: Int = 1
-    /// Augmented copies: shifts of up to `shift` pixels, mirror with probability `flip`, Gaussian
-    /// noise of `noise` (in [0, 1] pixel units).
-    public var shift: Int = 2
-    public var flip: Float = 0
-    public var noise: Float = 0
-    /// MUNGE: each pixel is swapped with the nearest neighbour's with probability p, resampled
-    /// from a normal of standard deviation |a - b| / s around the neighbour's value.
-    public var mungeP: Float = 0.5
-    public var mungeS: Float = 2
-    /// Extra unlabelled images (IDX, plain or gzip), taught with alpha = 1.
-    public var images: String?
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case set, multiplier, shift, flip, noise, mungeP = "munge_p", mungeS = "munge_s", images }
-
-    public init() {}
-
-    public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        set = try c.decodeIfPresent(TransferSetKind.self, forKey: .set) ?? set
-        multiplier = try c.decodeIfPresent(Int.self, forKey: .multiplier) ?? multiplier
-        shift = try c.decodeIfPresent(Int.self, forKey: .shift) ?? shift
-        flip = try c.decodeIfPresent(Float.self, forKey: .flip) ?? flip
-        noise = try c.decodeIfPresent(Float.self, forKey: .noise) ?? noise
-        mungeP = try c.decodeIfPresent(Float.self, forKey: .mungeP) ?? mungeP
-        mungeS = try c.decodeIfPresent(Float.self, forKey: .mungeS) ?? mungeS
-        images = try c.decodeIfPresent(String.self, forKey: .images)
-        if multiplier < 1 { throw DecodingError.dataCorruptedError(forKey: .multiplier, in: c, debugDescription: "must be at least 1, got \(multiplier)") }
-        if set == .train && multiplier != 1 {
-            throw DecodingError.dataCorruptedError(forKey: .multiplier, in: c, debugDescription: "the 'train' transfer set is the training set once; use 'augmented' or 'munge' for more")
+        // A mixed image exists for one step only: nothing cached can label it.
+        if teacherMode == .cached && transfer.mixes {
+            let key = transfer.mixup > 0 ? "mixup" : "cutmix"
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.transfer, AnyCodingKey(key)],
+                                                    debugDescription: "mixing makes new images every step, which a cached teacher cannot label: set distill.teacher_mode: online"))
         }
-        if shift < 0 { throw DecodingError.dataCorruptedError(forKey: .shift, in: c, debugDescription: "must be non-negative, got \(shift)") }
-        if !(flip >= 0 && flip <= 1) { throw DecodingError.dataCorruptedError(forKey: .flip, in: c, debugDescription: "must be in [0, 1], got \(flip)") }
-        if !(noise >= 0 && noise.isFinite) { throw DecodingError.dataCorruptedError(forKey: .noise, in: c, debugDescription: "must be non-negative, got \(noise)") }
-        if !(mungeP >= 0 && mungeP <= 1) { throw DecodingError.dataCorruptedError(forKey: .mungeP, in: c, debugDescription: "must be in [0, 1], got \(mungeP)") }
-        if !(mungeS > 0 && mungeS.isFinite) { throw DecodingError.dataCorruptedError(forKey: .mungeS, in: c, debugDescription: "must be positive, got \(mungeS)") }
     }
+}
+
+/// When the teacher labels the transfer examples (`distill.teacher_mode`).
+public enum TeacherMode: String, ConfigChoice {
+    /// Once per example of a fixed transfer set, before the student trains (sharded over ranks).
+    case cached
+    /// On every batch, after its augmentation and mixing, on each rank's own shard: function
+    /// matching (Beyer et al. 2022), the teacher sees exactly what the student sees.
+    case online
+}
+
+/// What the student's soft term matches (`distill.loss`).
+public enum DistillationLossKind: String, ConfigChoice {
+    /// alpha T^2 KL(teacher_T || student_T) + (1 - alpha) CE (Hinton, Vinyals & Dean 2015).
+    case kl
+    /// alpha mean squared error between the logits + (1 - alpha) CE (Ba & Caruana 2014).
+    case logitMSE = "logit_mse"
 }
 
 /// Where pruning's magnitude threshold applies (`distill.prune.scope`).

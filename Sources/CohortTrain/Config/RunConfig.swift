@@ -36,6 +36,12 @@ public struct RunConfig: Codable, Sendable {
         output = try c.decodeIfPresent(OutputConfig.self, forKey: .output) ?? OutputConfig()
         distributed = try c.decodeIfPresent(DistributedConfig.self, forKey: .distributed) ?? DistributedConfig()
         distill = try c.decodeIfPresent(DistillConfig.self, forKey: .distill)
+        // The student's views are distill.transfer's to make (cached copies or online batches), so
+        // the teacher always labels exactly the image the student learns from.
+        if distill != nil && data.augment != AugmentConfig() {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.data, AnyCodingKey("augment")],
+                                                    debugDescription: "cohort distill augments through distill.transfer (shift, flip, noise; per batch with teacher_mode: online), not data.augment"))
+        }
         // The run folder is output.directory/name: a name must stay one plain folder inside it.
         if !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) || name.isEmpty {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "use letters, digits, '-', '_' and '.' only, got '\(name)'")

@@ -84,7 +84,11 @@ public struct RunComparison {
 
     /// Where the comparison goes by default: beside the first run, named after the runs.
     public static func defaultFolder(for paths: [String], comparison: RunComparison) -> URL {
-        let names = comparison.runs.map(\.summary.name)
+        defaultFolder(for: paths, names: comparison.runs.map(\.summary.name))
+    }
+
+    /// compare-<names> beside the first run (shortened when long).
+    public static func defaultFolder(for paths: [String], names: [String]) -> URL {
         var name = "compare-" + names.joined(separator: "-")
         if name.count > 80 { name = "compare-\(names[0])-and-\(names.count - 1)-more" }
         return URL(fileURLWithPath: paths[0]).standardizedFileURL.deletingLastPathComponent().appendingPathComponent(name)

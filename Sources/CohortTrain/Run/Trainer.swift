@@ -47,10 +47,11 @@ public final class Trainer {
     }
 
     /// `data`: the splits when the caller has loaded them already (else they are loaded from the
-    /// config); `trainSet`: what a scratch student of `cohort distill` trains on instead of the
-    /// training split; `distillation`: the transfer set and teacher that make this a distillation.
+    /// config); `input`: what a scratch student of `cohort distill` trains on instead of the
+    /// training split with `data.augment`; `distillation`: the transfer set and teacher that make
+    /// this a distillation.
     public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true,
-                data preloaded: DataSplits? = nil, trainSet override: Dataset? = nil, distillation: DistillationSetup? = nil) throws {
+                data preloaded: DataSplits? = nil, input override: TrainingInput? = nil, distillation: DistillationSetup? = nil) throws {
         self.config = config
         comm = communicator
         let t = config.training
@@ -70,7 +71,8 @@ public final class Trainer {
         watchdog?.use(board, watchPeers: config.distributed.mode == .hogwild)
 
         let splits = try preloaded ?? DataSplits.load(config.data, task: config.task, seed: config.seed)
-        data = try TrainingData(config: config, splits: splits, trainSet: distillation?.transfer ?? override ?? splits.train,
+        data = try TrainingData(config: config, splits: splits,
+                                input: distillation?.input ?? override ?? TrainingInput(examples: splits.train, augmentation: splits.augmentation),
                                 communicator: communicator)
         let model: Model
         (model, shared) = try Self.makeModel(config, splits: splits, topology: topology)
@@ -80,9 +82,9 @@ public final class Trainer {
         let optimizer = try config.optimizer.makeOptimizer(parameterCount: model.parameters.count, decayRanges: model.parameters.decayRanges)
         let session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, regularization: Regularization(t),
                                       gradientStorage: sync.gradientStorage, precision: precision)
-        step = TrainingStep(session: session, loader: data.loader, sync: sync,
-                            objective: distillation.map { .distillation($0) } ?? TrainingObjective(config.task), nonFinite: t.nonFinite,
-                            microBatches: t.accumulate, randomness: RandomStream(seed: config.seed))
+        step = try TrainingStep(session: session, loader: data.loader, sync: sync,
+                                objective: distillation.map { .distillation($0) } ?? TrainingObjective(config.task), nonFinite: t.nonFinite,
+                                microBatches: t.accumulate, randomness: RandomStream(seed: config.seed), mixing: data.input.mixing)
         // Faults go into a fresh run only, so that a run restarted from its checkpoint can finish.
         step.faults = resume ? FaultInjection() : FaultInjection.fromEnvironment(rank: communicator.rank)
 

@@ -5,9 +5,10 @@ import CohortDistributed
 /// The data side of a run: the splits, the set this rank trains on, its order and its batches.
 public final class TrainingData {
     public let splits: DataSplits
-    /// What the steps draw from: the training split, a distillation transfer set, or the scratch
-    /// student's copy of it.
-    public let trainSet: Dataset
+    /// What the steps draw from and how batches are prepared: the training split, a distillation
+    /// transfer set, or the scratch student's copy of it.
+    public let input: TrainingInput
+    public var trainSet: Dataset { input.examples }
     /// Every rank's shard of every epoch (PyTorch's DistributedSampler).
     public let sampler: DistributedSampler
     /// Converts this rank's batches into the tensor the network reads (its buffers are reused).
@@ -19,10 +20,11 @@ public final class TrainingData {
     public let stepsPerEpoch: Int
     public let totalSteps: Int
 
-    init(config: RunConfig, splits: DataSplits, trainSet: Dataset, communicator comm: Communicator) throws {
+    init(config: RunConfig, splits: DataSplits, input: TrainingInput, communicator comm: Communicator) throws {
         let t = config.training
         self.splits = splits
-        self.trainSet = trainSet
+        self.input = input
+        let trainSet = input.examples
         batchSize = t.batchSize
         microBatches = t.accumulate
         sampler = try DistributedSampler(count: trainSet.count, rank: comm.rank, worldSize: comm.size, seed: config.seed,
@@ -33,7 +35,7 @@ public final class TrainingData {
         }
         totalSteps = t.maxSteps > 0 ? min(t.maxSteps, stepsPerEpoch * t.epochs) : stepsPerEpoch * t.epochs
         loader = try BatchLoader(dataset: trainSet, batchSize: batchSize, normalization: splits.normalization,
-                                 augmentation: splits.augmentation)
+                                 augmentation: input.augmentation)
     }
 
     /// This rank's examples for step `batch` of an epoch whose order is `indices`.

@@ -1,44 +1,46 @@
 import Cohort
 import CohortData
+import CohortNN
 
 /// What a training step minimises.
 public enum TrainingObjective {
-    /// Cross-entropy on the batch's labels (classification).
+    /// Cross-entropy on the batch's labels (classification; mixed labels when the batch is mixed).
     case labels
     /// Mean squared error against the batch's targets (regression).
     case targets
-    /// The distillation loss against a teacher's soft targets (`cohort distill`).
+    /// The distillation loss against a teacher's outputs (`cohort distill`).
     case distillation(DistillationSetup)
 
     /// The plain objective of a task.
     public init(_ task: Task) { self = task == .regression ? .targets : .labels }
 }
 
-/// Where a distilled student's soft targets come from: the teacher (or ensemble) probabilities at
-/// the distillation temperature for each batch.
-public protocol SoftTargetSource: AnyObject {
-    /// Probabilities [B, K] for the transfer examples at `positions`, whose prepared features
-    /// (normalised, augmented as the student sees them) are `features`. The tensor may be reused
-    /// by the next call.
-    func probabilities(positions: ArraySlice<Int>, features: Tensor) throws -> Tensor
+/// Where a distilled student's teacher outputs come from: the teacher (or ensemble) probabilities
+/// at the distillation temperature, or its logits, for each batch.
+public protocol TeacherTargetSource: AnyObject {
+    /// Targets [B, K] for the transfer examples at `positions`, whose prepared features (normalised,
+    /// augmented and mixed as the student sees them) are `features`: looked up when they were
+    /// cached, else computed on `features`. The tensor may be reused by the next call.
+    func targets(positions: ArraySlice<Int>, features: Tensor) throws -> Tensor
 }
 
-/// What turns training into distillation: the transfer set replaces the training set, and the loss
-/// is `Tape.distillationLoss` against the teacher's soft targets.
+/// What turns training into distillation: the transfer set (with its per-batch preparation)
+/// replaces the training set, and the loss is `Tape.distillationLoss` against the teacher.
 public struct DistillationSetup {
-    /// The transfer examples (their labels are used only where `labeled` is true).
-    public let transfer: Dataset
-    /// By position in `transfer`: false for synthetic or unlabelled examples (alpha = 1 there).
+    /// The transfer examples and how each batch of them is prepared.
+    public let input: TrainingInput
+    /// By position in `input.examples`: false for synthetic or unlabelled examples (alpha = 1 there).
     public let labeled: [Bool]
-    public let teacher: SoftTargetSource
-    public let temperature: Float
+    public let teacher: TeacherTargetSource
+    /// KL at a temperature against probabilities, or MSE against logits (what `teacher` gives).
+    public let matching: TeacherMatching
     public let alpha: Float
 
-    public init(transfer: Dataset, labeled: [Bool], teacher: SoftTargetSource, temperature: Float, alpha: Float) {
-        self.transfer = transfer
+    public init(input: TrainingInput, labeled: [Bool], teacher: TeacherTargetSource, matching: TeacherMatching, alpha: Float) {
+        self.input = input
         self.labeled = labeled
         self.teacher = teacher
-        self.temperature = temperature
+        self.matching = matching
         self.alpha = alpha
     }
 }

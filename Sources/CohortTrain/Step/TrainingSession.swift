@@ -34,38 +34,43 @@ public final class TrainingSession {
     /// (zero it first unless accumulating micro-batches). Returns the loss (unscaled) and the
     /// examples whose prediction matches their label.
     public func forwardBackward(_ x: Var, labels: [Int32], scale: Float = 1) throws -> (loss: Float, correct: Int) {
-        tape.reset()
-        context.training = true
-        let logits = try model.network.forward(x, context)
-        var loss = try tape.softmaxCrossEntropy(logits, labels: labels, labelSmoothing: regularization.labelSmoothing)
-        if scale != 1 { loss = tape.affine(loss, scale: scale) }
-        try tape.backward(loss)
-        return (loss.value.item / scale, Metrics.correct(logits.value, labels))
+        let (loss, logits) = try forwardBackward(x, scale: scale) {
+            try tape.softmaxCrossEntropy($0, labels: labels, labelSmoothing: regularization.labelSmoothing)
+        }
+        return (loss, Metrics.correct(logits, labels))
     }
 
     /// Forward and backward of the mean squared error against `targets` [B, T] (regression).
     public func forwardBackwardRegression(_ x: Var, targets: Tensor, scale: Float = 1) throws -> Float {
-        tape.reset()
-        context.training = true
-        let predictions = try model.network.forward(x, context)
-        var loss = try tape.meanSquaredError(predictions, target: targets)
-        if scale != 1 { loss = tape.affine(loss, scale: scale) }
-        try tape.backward(loss)
-        return loss.value.item / scale
+        try forwardBackward(x, scale: scale) { try tape.meanSquaredError($0, target: targets) }.loss
+    }
+
+    /// Forward and backward of cross-entropy against mixed labels (a mixup or CutMix batch).
+    public func forwardBackward(_ x: Var, mixed labels: MixedLabels, scale: Float = 1) throws -> (loss: Float, correct: Int) {
+        let (loss, logits) = try forwardBackward(x, scale: scale) { try tape.softmaxCrossEntropy($0, mixed: labels) }
+        return (loss, Metrics.correct(logits, labels))
     }
 
     /// Forward and backward of the distillation loss (`Tape.distillationLoss`) on one batch;
-    /// `labels` holds -1 where an example has none.
-    public func forwardBackwardDistilled(_ x: Var, labels: [Int32], teacher: Tensor, temperature: Float, alpha: Float,
+    /// `labels` has first label -1 where an example has none.
+    public func forwardBackwardDistilled(_ x: Var, labels: MixedLabels, teacher: Tensor, matching: TeacherMatching, alpha: Float,
                                          scale: Float = 1) throws -> (loss: Float, correct: Int) {
+        let (loss, logits) = try forwardBackward(x, scale: scale) {
+            try tape.distillationLoss(studentLogits: $0, teacher: teacher, matching: matching, labels: labels, alpha: alpha)
+        }
+        return (loss, Metrics.correct(logits, labels))
+    }
+
+    /// One recording: forward in training mode, `objective` on the outputs, scaled by `scale`
+    /// (micro-batches), backward. Returns the unscaled loss and the outputs.
+    private func forwardBackward(_ x: Var, scale: Float, objective: (Var) throws -> Var) throws -> (loss: Float, outputs: Tensor) {
         tape.reset()
         context.training = true
-        let logits = try model.network.forward(x, context)
-        var loss = try tape.distillationLoss(studentLogits: logits, teacherProbabilities: teacher, labels: labels,
-                                             temperature: temperature, alpha: alpha)
+        let outputs = try model.network.forward(x, context)
+        var loss = try objective(outputs)
         if scale != 1 { loss = tape.affine(loss, scale: scale) }
         try tape.backward(loss)
-        return (loss.value.item / scale, Metrics.correct(logits.value, labels))
+        return (loss.value.item / scale, outputs.value)
     }
 
     /// Applies the penalties, checks for NaN/Inf, clips, and updates with `learningRate`. Not
@@ -106,14 +111,24 @@ public struct Regularization: Sendable {
 public enum Metrics {
     /// How many rows of `logits` [B, K] have their maximum at the label.
     public static func correct(_ logits: Tensor, _ labels: [Int32]) -> Int {
-        let k = logits.shape[1], p = logits.pointer
         var n = 0
-        for (r, label) in labels.enumerated() {
-            let row = p + r * k
-            var best = row[0], at = 0
-            for j in 1..<k where row[j] > best { best = row[j]; at = j }
-            if at == Int(label) { n += 1 }
-        }
+        for (r, label) in labels.enumerated() where argmax(logits, row: r) == Int(label) { n += 1 }
         return n
+    }
+
+    /// How many rows of `logits` have their maximum at the row's dominant label (the one with the
+    /// larger weight; none for an unlabelled row).
+    public static func correct(_ logits: Tensor, _ labels: MixedLabels) -> Int {
+        var n = 0
+        for r in 0..<labels.count where argmax(logits, row: r) == Int(labels.dominant(r)) { n += 1 }
+        return n
+    }
+
+    @inline(__always)
+    static func argmax(_ logits: Tensor, row r: Int) -> Int {
+        let k = logits.shape[1], row = logits.pointer + r * k
+        var best = row[0], at = 0
+        for j in 1..<k where row[j] > best { best = row[j]; at = j }
+        return at
     }
 }

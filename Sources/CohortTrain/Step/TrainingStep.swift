@@ -25,9 +25,15 @@ public final class TrainingStep {
     /// When the phases of the last step ended (TraceRecorder ticks), for traces and benchmarks.
     public private(set) var clock = StepClock()
 
+    /// Mixup / CutMix of every batch (nil: batches are used as loaded).
+    let mixer: BatchMixer?
+    /// What the step has spent so far (the teacher's share of a distillation's step time).
+    public private(set) var totals = StepTotals()
+
     private var input: Var?
-    /// A distillation batch's labels, -1 where a transfer example has none (reused).
-    private var distillationLabels: [Int32] = []
+    /// The batch's labels, mixed as its images were; first label -1 where a transfer example has
+    /// none (reused from step to step).
+    private var labels: MixedLabels
 
     public struct Outcome {
         /// Mean loss over the step's micro-batches.
@@ -40,7 +46,12 @@ public final class TrainingStep {
     }
 
     public init(session: TrainingSession, loader: BatchLoader, sync: GradientSync, objective: TrainingObjective = .labels,
-                nonFinite: NonFinitePolicy = .stop, microBatches: Int = 1, randomness: RandomStream) {
+                nonFinite: NonFinitePolicy = .stop, microBatches: Int = 1, randomness: RandomStream, mixing: BatchMixing = .none) throws {
+        if mixing.isActive, case .targets = objective {
+            throw CohortError.invalid("mixup and CutMix mix class labels; a regression run has none to mix")
+        }
+        mixer = mixing.isActive ? try BatchMixer(mixing: mixing, batchSize: loader.batchSize, sampleShape: loader.dataset.sampleShape) : nil
+        labels = MixedLabels([Int32](repeating: 0, count: loader.batchSize))
         self.session = session
         self.loader = loader
         self.sync = sync
@@ -57,6 +68,7 @@ public final class TrainingStep {
         let batch = loader.batchSize, k = microBatches
         precondition(positions.count == batch * k, "a step takes microBatches x batch size positions")
         clock.started = TraceRecorder.now()
+        clock.teacherTicks = 0
         session.gradients.zero()
         sync.beginStep()
         // k micro-batches accumulate into the gradient arena, each loss scaled by 1/k; only the
@@ -67,6 +79,10 @@ public final class TrainingStep {
             let examples = positions[start..<(start + batch)]
             loader.random = randomness.split("augment", stream &+ UInt64(m))
             let features = try loader.load(examples)
+            if let mixer {
+                var rng = randomness.split("mix", stream &+ UInt64(m))
+                mixer.mix(features, rng: &rng)
+            }
             let x = boundInput(features)
             session.context.rng = randomness.split("dropout", stream &+ UInt64(m))
             if m == 0 { faults.apply(step: number, input: x) }
@@ -88,6 +104,9 @@ public final class TrainingStep {
             throw CohortError.invalid("step \(number): loss or gradient is NaN/Inf (loss \(loss)); lower optimizer.lr, set training.clip_norm, or training.non_finite=skip")
         }
         if update.finite { afterUpdate?() }
+        totals.steps += 1
+        totals.ticks += clock.updated &- clock.started
+        totals.teacherTicks += clock.teacherTicks
         return Outcome(loss: loss, correct: correct, examples: batch * k, applied: update.finite)
     }
 
@@ -102,17 +121,43 @@ public final class TrainingStep {
     private func forwardBackward(_ x: Var, examples: ArraySlice<Int>, features: Tensor, scale: Float) throws -> (loss: Float, correct: Int) {
         switch objective {
         case .labels:
-            return try session.forwardBackward(x, labels: loader.labels, scale: scale)
+            guard mixer != nil else { return try session.forwardBackward(x, labels: loader.labels, scale: scale) }
+            fillLabels(examples, labeled: nil)
+            return try session.forwardBackward(x, mixed: labels, scale: scale)
         case .targets:
             return (try session.forwardBackwardRegression(x, targets: loader.targets, scale: scale), 0)
         case let .distillation(d):
-            let soft = try d.teacher.probabilities(positions: examples, features: features)
-            distillationLabels = loader.labels
-            for (j, p) in examples.enumerated() where !d.labeled[p] { distillationLabels[j] = -1 }
-            return try session.forwardBackwardDistilled(x, labels: distillationLabels, teacher: soft, temperature: d.temperature,
-                                                        alpha: d.alpha, scale: scale)
+            let started = TraceRecorder.now()
+            let teacher = try d.teacher.targets(positions: examples, features: features)
+            clock.teacherTicks += TraceRecorder.now() &- started
+            fillLabels(examples, labeled: d.labeled)
+            return try session.forwardBackwardDistilled(x, labels: labels, teacher: teacher, matching: d.matching, alpha: d.alpha, scale: scale)
         }
     }
+
+    /// The batch's labels as its images were mixed (each row with its partner, by the mixer's
+    /// weights). A row keeps a hard label only when every example in it has one (`labeled`).
+    private func fillLabels(_ examples: ArraySlice<Int>, labeled: [Bool]?) {
+        let plain = loader.labels
+        for (r, p) in examples.enumerated() {
+            let q = mixer.map { $0.partner[r] } ?? r
+            let known = labeled.map { $0[p] && $0[examples[examples.startIndex + q]] } ?? true
+            labels.first[r] = known ? plain[r] : -1
+            labels.second[r] = known ? plain[q] : -1
+            labels.weight[r] = mixer.map { $0.weight[r] } ?? 1
+        }
+    }
+}
+
+/// What the steps of a run have spent, in `TraceRecorder.now()` ticks (nanoseconds).
+public struct StepTotals: Sendable {
+    public var steps = 0
+    /// Whole steps, start to update.
+    public var ticks: UInt64 = 0
+    /// Of those, the teacher's forward passes (or cache look-ups) of a distillation.
+    public var teacherTicks: UInt64 = 0
+    /// The teacher's share of the step time.
+    public var teacherShare: Double { ticks > 0 ? Double(teacherTicks) / Double(ticks) : 0 }
 }
 
 /// When each phase of a step ended, in `TraceRecorder.now()` ticks.
@@ -123,4 +168,6 @@ public struct StepClock: Sendable {
     /// The gradients are the average over ranks.
     public var synchronized: UInt64 = 0
     public var updated: UInt64 = 0
+    /// Time in the teacher during the step (ticks, not a moment: distillation only).
+    public var teacherTicks: UInt64 = 0
 }

@@ -1,0 +1,136 @@
+import Cohort
+import CohortFormats
+import Foundation
+
+/// One distillation run as a variant: what it did and what every seed's students scored. A
+/// report gives its own row; `cohort compare` on distillation run folders puts several side by
+/// side and names the one that is best on validation (never on the test set).
+public struct VariantRow: Codable {
+    /// The settings in short ("online, augmented x4, mixup 0.2, kl T=2 alpha=0.5").
+    public let variant: String
+    public let run: String
+    public let command: String
+    /// No --set overrides: the config as written.
+    public let asWritten: Bool
+    public let ranks: Int
+    public let steps: Int
+    public let teacherErrors: Int
+    public let seeds: [UInt64]
+    public let distilledErrors: [Int]
+    public let scratchErrors: [Int]
+    /// Means over seeds of the students' validation accuracy.
+    public let distilledValidation: Double?
+    public let scratchValidation: Double?
+    /// The share of the scratch-teacher gap in test errors that the mean errors close.
+    public let gapClosed: Double?
+    public let teacherShare: Double
+    public let seconds: Double
+
+    /// The row of a distillation report (nil for `cohort compress`'s).
+    public init?(_ report: DistillReport) {
+        guard let d = report.distillation, let teacher = report.teacher, let steps = report.studentSteps else { return nil }
+        variant = d.variant
+        run = report.name
+        command = d.command
+        asWritten = d.overrides.isEmpty
+        ranks = report.ranks
+        self.steps = steps
+        teacherErrors = teacher.errors
+        seeds = report.seeds.map(\.seed)
+        distilledErrors = report.seeds.map(\.distilledErrors)
+        scratchErrors = report.seeds.compactMap(\.scratchErrors)
+        distilledValidation = Self.mean(report.seeds.compactMap(\.distilledValidation), of: seeds.count)
+        scratchValidation = Self.mean(report.seeds.compactMap(\.scratchValidation), of: seeds.count)
+        gapClosed = scratchErrors.count == seeds.count && !seeds.isEmpty
+            ? DistillReport.share(scratch: DistillReport.mean(scratchErrors), distilled: DistillReport.mean(distilledErrors),
+                                  teacher: Double(teacherErrors))
+            : nil
+        teacherShare = d.teacherShare
+        seconds = report.seconds
+    }
+
+    /// The mean of `values` when every one of `count` seeds has one.
+    static func mean(_ values: [Double], of count: Int) -> Double? {
+        values.count == count && count > 0 ? values.reduce(0, +) / Double(count) : nil
+    }
+
+    /// A table of variants, one row each.
+    public static func table(_ rows: [VariantRow], marking best: Int? = nil) -> String {
+        var md = "| variant | run | steps | ranks | distilled test errors (mean) | scratch test errors (mean) | gap closed by the means | distilled validation | scratch validation | teacher's share of step time | wall time |\n"
+        md += "|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|\n"
+        func list(_ v: [Int]) -> String {
+            v.isEmpty ? "-" : v.map(String.init).joined(separator: " / ") + String(format: " (%.1f)", DistillReport.mean(v))
+        }
+        func percent(_ v: Double?) -> String { v.map { String(format: "%.2f%%", $0 * 100) } ?? "-" }
+        for (i, r) in rows.enumerated() {
+            let name = i == best ? "**\(r.variant)**" : r.variant
+            md += "| \(name) | \(r.run)\(r.asWritten ? " (as written)" : "") | \(r.steps) | \(r.ranks) | \(list(r.distilledErrors)) | \(list(r.scratchErrors)) | "
+            md += "\(r.gapClosed.map { String(format: "%.1f%%", $0 * 100) } ?? "-") | \(percent(r.distilledValidation)) | \(percent(r.scratchValidation)) | "
+            md += String(format: "%.0f%% | %.0f s |\n", r.teacherShare * 100, r.seconds)
+        }
+        return md
+    }
+}
+
+/// `cohort compare` of distillation run folders: one row per variant, the best on validation
+/// marked, and which variant the config as written (no --set) uses.
+public struct DistillVariantComparison {
+    public let rows: [VariantRow]
+    public let folders: [String]
+
+    /// Whether `path` holds a distillation report (report.json with a "distillation" section).
+    public static func isDistillationRun(_ path: String) -> Bool {
+        let url = URL(fileURLWithPath: path).appendingPathComponent("report.json")
+        guard let data = try? Data(contentsOf: url), let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return json["distillation"] != nil
+    }
+
+    public static func load(_ paths: [String]) throws -> DistillVariantComparison {
+        guard paths.count >= 2 else { throw CohortError.invalid("compare: give two or more run folders (got \(paths.count))") }
+        let rows = try paths.map { path -> VariantRow in
+            let url = URL(fileURLWithPath: path).appendingPathComponent("report.json")
+            guard let data = try? Data(contentsOf: url) else { throw CohortError.invalid("\(path): no report.json (not a finished cohort distill run)") }
+            let report: DistillReport
+            do { report = try JSONDecoder().decode(DistillReport.self, from: data) } catch {
+                throw CohortError.invalid("\(url.path): not a distillation report: \(error)")
+            }
+            guard let row = VariantRow(report) else { throw CohortError.invalid("\(path): a cohort compress report, not a distillation") }
+            return row
+        }
+        return DistillVariantComparison(rows: rows, folders: paths)
+    }
+
+    /// The row whose distilled students score best on validation (mean over seeds).
+    public var bestOnValidation: Int? {
+        rows.indices.filter { rows[$0].distilledValidation != nil }.max { rows[$0].distilledValidation! < rows[$1].distilledValidation! }
+    }
+
+    public var markdown: String {
+        let best = bestOnValidation
+        var md = "# Distillation variants\n\n" + VariantRow.table(rows, marking: best) + "\n"
+        if let best {
+            let b = rows[best]
+            md += String(format: "Best on validation (mean validation accuracy of the distilled students, %.2f%%): **%@** (%@).", b.distilledValidation! * 100,
+                         b.variant, b.run)
+            for r in rows where r.asWritten {
+                md += r.variant == b.variant && r.run == b.run
+                    ? " It is the variant of its config as written."
+                    : String(format: " The config of %@ as written uses %@ (%.2f%%).", r.run, r.variant, (r.distilledValidation ?? .nan) * 100)
+            }
+            md += " The test set plays no part in the choice.\n"
+        }
+        md += "\nCommands:\n\n" + rows.map { "- \($0.run): `\($0.command)`" }.joined(separator: "\n") + "\n"
+        return md
+    }
+
+    public func write(to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(Data(markdown.utf8), to: folder.appendingPathComponent("report.md"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        struct Contents: Encodable { let variants: [VariantRow]; let bestOnValidation: String? }
+        let contents = Contents(variants: rows, bestOnValidation: bestOnValidation.map { rows[$0].run })
+        try AtomicFile.write(try encoder.encode(contents), to: folder.appendingPathComponent("report.json"))
+    }
+}
