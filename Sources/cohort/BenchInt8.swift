@@ -11,7 +11,7 @@ struct BenchInt8: ParsableCommand {
 
     @Option(help: "Rounds: each backend is measured once per round, in turn (the first of the two alternates).") var rounds: Int = 5
     @Option(help: "oneDNN threads of the second table (the first is on 1 thread; Cohort's kernel is single-threaded).") var threads: Int = 2
-    @Option(help: "Seconds per backend, case and round (approximately).") var seconds: Double = 0.05
+    @Option(help: "Seconds per backend, case and round (approximately).") var seconds: Double = 0.1
     @Option(help: "Batch sizes (comma-separated).") var batches: String = "1,64,256"
 
     /// A Linear layer's product: y[batch x n] = x[batch x k] W^T.
