@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
 //   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16
-//   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels);
+//   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels; also the CLI, for `bench int8`);
 //   CohortDistributed -> CMPI, CAtomics, CWire; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
 // resolved with pkg-config (ompi-c, openblas, zlib); CDNNL (oneDNN 2.x) links libdnnl directly, since
@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "cohort",
             dependencies: [
-                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CohortDistill", "CBLASReference", "CAllocationCounter",
+                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CohortDistill", "CBLASReference", "CAllocationCounter", "CInt8",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),

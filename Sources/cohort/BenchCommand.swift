@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, reported as ratios to a limit measured in the same run.",
-        subcommands: [BenchBLAS.self, BenchTrain.self, BenchInference.self, BenchAllreduce.self, BenchScaling.self])
+        subcommands: [BenchBLAS.self, BenchTrain.self, BenchInference.self, BenchInt8.self, BenchAllreduce.self, BenchScaling.self])
 }
 
 struct BenchBLAS: ParsableCommand {

@@ -1,16 +1,69 @@
 import CInt8
 import Cohort
+import Foundation
+
+/// Which kernel multiplies an int8 Linear layer's uint8 activations by its int8 weights. Both give
+/// the same int32 accumulators (`DNNLInt8MatmulTests`), so the choice changes speed only.
+public enum Int8Backend: String, CaseIterable, Sendable {
+    /// `cohort_int8_gemm` (Sources/CInt8): AVX-512 VNNI where the CPU has it, a portable loop
+    /// elsewhere; one thread.
+    case cohort
+    /// oneDNN's u8 x s8 -> s32 matmul (`DNNLInt8Matmul`), on oneDNN's (OpenMP's) threads.
+    case oneDNN = "onednn"
+}
 
 /// A Linear layer's weight as int8, one float scale per output (`Int8Quantization`), packed for
-/// the integer kernel with each output's weight sum. Inference multiplies uint8 activations
-/// (quantised per batch) by it with 32-bit accumulation: AVX-512 VNNI where the CPU has it.
+/// the integer kernel with each output's weight sum (and kept for oneDNN, which reorders it into
+/// its own layout once per layer). Inference multiplies uint8 activations (quantised per batch) by
+/// it with 32-bit accumulation, by the kernel `Int8Weights.backend` names.
 public final class Int8Weights {
     public let outFeatures: Int, inFeatures: Int
     public let scales: [Float]
     let packed: [Int8]
     let columnSums: [Int32]
+    /// The weights for oneDNN; nil where oneDNN's int8 products are unavailable or inexact.
+    let dnnl: DNNLInt8Weights?
     /// Chosen once per process from the CPU's features.
     public static let usesVNNI = cohort_int8_has_vnni() != 0
+
+    /// The default, by measurement: `cohort bench int8 --rounds 7` (3 runs, 1 thread, whole int8
+    /// layers, oneDNN / Cohort) gave the student's 784->100 and 100->10 layers 0.53-0.89 and 0.40
+    /// at batch 1, 1.08-1.13 and 0.76-0.89 at 64, 1.01-1.12 and 0.94-0.98 at 256 (medians; with 2
+    /// OpenMP threads on the shared 2-core machine oneDNN was slower on all of them), so Cohort's
+    /// kernel stays the default; oneDNN wins on the MLP's 784->512 (1.12-1.28 at batch 64-256):
+    /// COHORT_INT8_BACKEND=onednn chooses it. See `backend`.
+    public static let measuredBackend = Int8Backend.cohort
+
+    /// COHORT_INT8_BACKEND=cohort|onednn, read once; another value stops the process with a message.
+    public static let environmentBackend: Int8Backend? = {
+        guard let value = ProcessInfo.processInfo.environment["COHORT_INT8_BACKEND"], !value.isEmpty else { return nil }
+        guard let backend = Int8Backend(rawValue: value) else {
+            fatalError("COHORT_INT8_BACKEND must be one of \(Int8Backend.allCases.map(\.rawValue)), got \(value)")
+        }
+        return backend
+    }()
+
+    /// Overrides the environment and the measured default for int8 layers run afterwards (`cohort bench int8`).
+    nonisolated(unsafe) public static var backendOverride: Int8Backend?
+
+    /// Whether oneDNN can compute int8 products here with the results of Cohort's kernel: an
+    /// engine, and VNNI in the instruction set oneDNN uses.
+    public static var oneDNNAvailable: Bool { DNNL.shared != nil && DNNLInt8Matmul.isExact }
+
+    /// The kernel int8 Linear layers use now: the override, else COHORT_INT8_BACKEND, else the
+    /// measured default; Cohort's own wherever oneDNN is unavailable (`oneDNNAvailable`).
+    public static var backend: Int8Backend {
+        let wanted = backendOverride ?? environmentBackend ?? measuredBackend
+        return wanted == .oneDNN && !oneDNNAvailable ? .cohort : wanted
+    }
+
+    /// What computes int8 products now, for reports.
+    public static var kernelDescription: String {
+        switch backend {
+        case .cohort: return usesVNNI ? "AVX-512 VNNI" : "portable loop"
+        case .oneDNN: return "oneDNN \(DNNL.isa)"
+        }
+    }
 
     /// `values` [out][in] and `scales` [out], as a quantised file stores them.
     public init(values: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int) {
@@ -25,6 +78,9 @@ public final class Int8Weights {
         }
         self.packed = packed
         columnSums = sums
+        dnnl = Int8Weights.oneDNNAvailable ? values.withUnsafeBufferPointer {
+            DNNLInt8Weights(values: $0.baseAddress!, n: outFeatures, k: inFeatures)
+        } : nil
     }
 }
 
@@ -32,10 +88,10 @@ extension Linear {
     /// Inference in int8: quantise the batch, integer product, then per output
     /// y = (sum (q - zero point) w) * (input scale * weight scale) + bias, as ONNX's
     /// DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Add compute it (`cohort export`).
-    func int8Forward(_ x: Var, _ weights: Int8Weights, _ tape: Tape) -> Var {
-        let batch = x.shape[0]
-        let n = tape.node(Int8LinearNode.self, reusable: { $0.batch == batch && $0.layer === self }) {
-            Int8LinearNode(layer: self, weights: weights, batch: batch)
+    func int8Forward(_ x: Var, _ weights: Int8Weights, _ tape: Tape) throws -> Var {
+        let batch = x.shape[0], backend = Int8Weights.backend
+        let n = try tape.node(Int8LinearNode.self, reusable: { $0.batch == batch && $0.layer === self && $0.wanted == backend }) {
+            try Int8LinearNode(layer: self, weights: weights, batch: batch, backend: backend)
         }
         n.x = x
         n.forward()
@@ -48,17 +104,33 @@ final class Int8LinearNode: TapeNode {
     unowned let layer: Linear
     let weights: Int8Weights
     let batch: Int
+    /// The backend asked for, and the one used (Cohort's for an empty batch).
+    let wanted: Int8Backend, backend: Int8Backend
     var x: Var
     let output: Var
     /// Quantised inputs, rows padded to a multiple of 4 bytes with zeros.
     private var quantized: [UInt8]
     private var accumulators: [Int32]
     private let stride: Int
+    /// oneDNN: the product of this batch's shape and the weights in its layout.
+    private let product: DNNLInt8Matmul?
+    private let productWeights: UnsafeRawPointer?
 
-    init(layer: Linear, weights: Int8Weights, batch: Int) {
+    init(layer: Linear, weights: Int8Weights, batch: Int, backend: Int8Backend) throws {
         self.layer = layer
         self.weights = weights
         self.batch = batch
+        wanted = backend
+        if backend == .oneDNN, batch > 0, let dnnl = DNNL.shared, let w = weights.dnnl {
+            let p = try DNNLInt8Matmul(dnnl: dnnl, m: batch, n: weights.outFeatures, k: weights.inFeatures)
+            product = p
+            productWeights = try p.prepare(w)
+            self.backend = .oneDNN
+        } else {
+            product = nil
+            productWeights = nil
+            self.backend = .cohort
+        }
         x = Var(Tensor(zeros: [0]))
         output = Var(output: [batch, weights.outFeatures], requiresGrad: false)
         stride = (weights.inFeatures + 3) / 4 * 4
@@ -72,11 +144,17 @@ final class Int8LinearNode: TapeNode {
         quantized.withUnsafeMutableBufferPointer { q in
             cohort_int8_quantize_u8(x.value.pointer, batch * k, batch, stride, q.baseAddress, &scale, &zero, Int8Weights.usesVNNI ? 1 : 0)
         }
-        quantized.withUnsafeBufferPointer { q in
-            weights.packed.withUnsafeBufferPointer { w in
-                accumulators.withUnsafeMutableBufferPointer { c in
-                    cohort_int8_gemm(q.baseAddress, Int32(batch), Int32(k), stride, w.baseAddress, Int32(nOut), c.baseAddress, nOut,
-                                     Int8Weights.usesVNNI ? 1 : 0)
+        if let product, let productWeights {
+            quantized.withUnsafeBufferPointer { q in
+                accumulators.withUnsafeMutableBufferPointer { c in product.run(a: q.baseAddress!, weights: productWeights, c: c.baseAddress!) }
+            }
+        } else {
+            quantized.withUnsafeBufferPointer { q in
+                weights.packed.withUnsafeBufferPointer { w in
+                    accumulators.withUnsafeMutableBufferPointer { c in
+                        cohort_int8_gemm(q.baseAddress, Int32(batch), Int32(k), stride, w.baseAddress, Int32(nOut), c.baseAddress, nOut,
+                                         Int8Weights.usesVNNI ? 1 : 0)
+                    }
                 }
             }
         }

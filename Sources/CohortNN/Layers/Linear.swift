@@ -32,7 +32,7 @@ public final class Linear: Layer {
         // Checked without building the output shape: an array per call would be a heap allocation per step.
         if x.shape.count != 2 || x.shape[1] != inFeatures { _ = try outputShape(for: x.shape) }
         let tape = ctx.tape
-        if let int8, !tape.isRecording { return int8Forward(x, int8, tape) }
+        if let int8, !tape.isRecording { return try int8Forward(x, int8, tape) }
         let w = weight.variable, b = bias?.variable
         let rg = tape.isRecording && (x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false))
         let batch = x.shape[0], precision = ctx.precision
