@@ -52,18 +52,47 @@ static void quantize_portable(const float *x, long n, long rows, long ldq, uint8
 // division of 16 floats costs as much as the whole VNNI product of a small layer, so the quotient
 // is taken as x * (1 / scale), within 3 ulp of the correctly rounded x / scale. Rounding to the
 // nearest integer can only tell the two apart when the quotient lies within those ulps of a
-// half-integer (|quotient| <= 255, so 3 ulp < 2^-13); lanes within 2^-11 of one, rare, are
-// divided exactly.
+// half-integer (|quotient| <= 255, so 3 ulp < 2^-13); lanes within 2^-11 of one (|y - round(y)|
+// >= 0.5 - 2^-11), rare, are divided exactly. Returns round(quotient) + zero point as int32 (a NaN
+// input gives INT32_MIN, which saturates to 0 as the portable loop's clamp does).
+__attribute__((target("avx512f,avx512bw"), always_inline))
+static inline __m512i quantize16(__m512 xv, __m512 s, __m512 inv, __m512 z, __m512 tie_from, int multiply) {
+    __m512 y, r;
+    if (multiply) {
+        y = _mm512_mul_ps(xv, inv);
+        r = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __mmask16 tie = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(y, r)), tie_from, _CMP_GE_OQ);
+        if (tie) {
+            y = _mm512_mask_div_ps(y, tie, xv, s);
+            r = _mm512_mask_roundscale_ps(r, tie, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        }
+    } else {
+        r = _mm512_roundscale_ps(_mm512_div_ps(xv, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    }
+    return _mm512_cvtps_epi32(_mm512_add_ps(r, z));  // |r| <= 255 + zero point: exact
+}
+
 __attribute__((target("avx512f,avx512bw")))
 static void quantize_avx512(const float *x, long n, long rows, long ldq, uint8_t *q, float *scale_out, uint8_t *zero_out) {
-    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    // Four independent minima and maxima: one chain would wait out vmaxps's latency every 16 values.
+    __m512 lo[4], hi[4];
+    for (int t = 0; t < 4; t++) lo[t] = hi[t] = _mm512_setzero_ps();
     long i = 0;
+    for (; i + 64 <= n; i += 64) {
+        for (int t = 0; t < 4; t++) {
+            __m512 v = _mm512_loadu_ps(x + i + 16 * t);
+            lo[t] = _mm512_min_ps(lo[t], v);
+            hi[t] = _mm512_max_ps(hi[t], v);
+        }
+    }
     for (; i + 16 <= n; i += 16) {
         __m512 v = _mm512_loadu_ps(x + i);
-        lo = _mm512_min_ps(lo, v);
-        hi = _mm512_max_ps(hi, v);
+        lo[0] = _mm512_min_ps(lo[0], v);
+        hi[0] = _mm512_max_ps(hi[0], v);
     }
-    float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
+    __m512 lo4 = _mm512_min_ps(_mm512_min_ps(lo[0], lo[1]), _mm512_min_ps(lo[2], lo[3]));
+    __m512 hi4 = _mm512_max_ps(_mm512_max_ps(hi[0], hi[1]), _mm512_max_ps(hi[2], hi[3]));
+    float l = _mm512_reduce_min_ps(lo4), h = _mm512_reduce_max_ps(hi4);
     for (; i < n; i++) { l = x[i] < l ? x[i] : l; h = x[i] > h ? x[i] : h; }
     quantization_range(l, h, scale_out, zero_out);
     float scale = *scale_out;
@@ -76,24 +105,27 @@ static void quantize_avx512(const float *x, long n, long rows, long ldq, uint8_t
     float reciprocal = 1.0f / scale;
     int multiply = isnormal(reciprocal) && isnormal(scale);
     __m512 s = _mm512_set1_ps(scale), inv = _mm512_set1_ps(reciprocal), z = _mm512_set1_ps((float)*zero_out);
-    __m512 top = _mm512_set1_ps(255), bottom = _mm512_setzero_ps(), half = _mm512_set1_ps(0.5f), near = _mm512_set1_ps(1.0f / 2048);
+    __m512 tie_from = _mm512_set1_ps(0.5f - 1.0f / 2048);
+    // packs/packus work within 128-bit lanes: dword 4L + t of their result holds bytes 4L..4L+3 of
+    // the t-th vector; this puts them back in order.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     for (long r = 0; r < rows; r++) {
         const float *src = x + r * per;
         uint8_t *dst = q + r * ldq;
         long j = 0;
+        // 64 values at a time: signed then unsigned saturating packs clamp to [0, 255] with two
+        // shuffles for 64 bytes (a narrowing store per 16 values costs two).
+        for (; j + 64 <= per; j += 64) {
+            __m512i a = quantize16(_mm512_loadu_ps(src + j), s, inv, z, tie_from, multiply);
+            __m512i b = quantize16(_mm512_loadu_ps(src + j + 16), s, inv, z, tie_from, multiply);
+            __m512i c = quantize16(_mm512_loadu_ps(src + j + 32), s, inv, z, tie_from, multiply);
+            __m512i d = quantize16(_mm512_loadu_ps(src + j + 48), s, inv, z, tie_from, multiply);
+            __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+            _mm512_storeu_si512((void *)(dst + j), _mm512_permutexvar_epi32(order, bytes));
+        }
         for (; j + 16 <= per; j += 16) {
-            __m512 xv = _mm512_loadu_ps(src + j), y;
-            if (multiply) {
-                y = _mm512_mul_ps(xv, inv);
-                __m512 fraction = _mm512_sub_ps(y, _mm512_roundscale_ps(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
-                __mmask16 tie = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(fraction, half)), near, _CMP_LE_OQ);
-                if (tie) y = _mm512_mask_div_ps(y, tie, xv, s);
-            } else {
-                y = _mm512_div_ps(xv, s);
-            }
-            __m512 v = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, z), bottom), top);
-            _mm_storeu_si128((__m128i *)(dst + j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+            __m512i v = _mm512_max_epi32(quantize16(_mm512_loadu_ps(src + j), s, inv, z, tie_from, multiply), _mm512_setzero_si512());
+            _mm_storeu_si128((__m128i *)(dst + j), _mm512_cvtusepi32_epi8(v));
         }
         for (; j < per; j++) {
             float v = nearbyintf(src[j] / scale) + (float)*zero_out;
