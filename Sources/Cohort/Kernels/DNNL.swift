@@ -55,13 +55,10 @@ public final class DNNL {
 /// every step on whatever buffers the caller passes (`dnnl_memory_set_data_handle`): C[m x n]
 /// (+)= op(A) op(B), row-major, fp32 C, A and B fp32 or bf16. Its scratchpad is allocated here, once.
 final class DNNLMatmul {
-    let implementation: String
+    var implementation: String { primitive.implementation }
     private let dnnl: DNNL
     private let accumulate: Bool
-    private let primitive: dnnl_primitive_t
-    private let a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, scratchpad: dnnl_memory_t
-    private let scratch: UnsafeMutableRawPointer
-    private let args: UnsafeMutablePointer<dnnl_exec_arg_t>
+    private let primitive: DNNLPrimitive
 
     init(dnnl: DNNL, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, bf16: Bool) throws {
         self.dnnl = dnnl
@@ -74,62 +71,21 @@ final class DNNLMatmul {
         try DNNL.check(dnnl_memory_desc_init_by_tag(&cDesc, 2, [Int64(m), Int64(n)], dnnl_f32, dnnl_ab), "memory desc C")
         var desc = dnnl_matmul_desc_t()
         try DNNL.check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "dnnl_matmul_desc_init")
-
-        var attr: dnnl_primitive_attr_t?
-        try DNNL.check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
-        defer { dnnl_primitive_attr_destroy(attr) }
-        // The caller's scratchpad: oneDNN then allocates nothing of its own per execution.
-        try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
-        if accumulate {  // C = op(A) op(B) + C, the sgemm beta = 1 of the fp32 path
-            var ops: dnnl_post_ops_t?
-            try DNNL.check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")
-            defer { dnnl_post_ops_destroy(ops) }
-            try DNNL.check(dnnl_post_ops_append_sum(ops, 1), "dnnl_post_ops_append_sum")
-            try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "post ops")
+        primitive = try withUnsafePointer(to: &desc) {
+            try DNNLPrimitive(dnnl: dnnl, descriptor: UnsafeRawPointer($0), what: "matmul \(m)x\(n)x\(k) \(bf16 ? "bf16" : "f32")") { attr in
+                guard accumulate else { return }
+                // C = op(A) op(B) + C, the sgemm beta = 1 of the fp32 path
+                var ops: dnnl_post_ops_t?
+                try DNNL.check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")
+                defer { dnnl_post_ops_destroy(ops) }
+                try DNNL.check(dnnl_post_ops_append_sum(ops, 1), "dnnl_post_ops_append_sum")
+                try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "post ops")
+            }
         }
-        var pd: dnnl_primitive_desc_t?
-        try withUnsafePointer(to: &desc) {
-            try DNNL.check(dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr, dnnl.engine, nil),
-                           "matmul \(m)x\(n)x\(k) \(bf16 ? "bf16" : "f32") primitive descriptor")
-        }
-        defer { dnnl_primitive_desc_destroy(pd) }
-        var info: UnsafePointer<CChar>?
-        _ = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info)
-        implementation = info.map { String(cString: $0) } ?? "?"
-        var p: dnnl_primitive_t?
-        try DNNL.check(dnnl_primitive_create(&p, pd), "dnnl_primitive_create")
-        primitive = p!
-
-        let scratchDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)!
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(scratchDesc), 64), alignment: 64)
-        func memory(_ d: UnsafePointer<dnnl_memory_desc_t>, _ handle: UnsafeMutableRawPointer?) throws -> dnnl_memory_t {
-            var mem: dnnl_memory_t?
-            try DNNL.check(dnnl_memory_create(&mem, d, dnnl.engine, handle), "dnnl_memory_create")
-            return mem!
-        }
-        // Placeholder handles until `run` points them at the caller's buffers.
-        a = try memory(&aDesc, scratch); b = try memory(&bDesc, scratch); c = try memory(&cDesc, scratch)
-        scratchpad = try memory(scratchDesc, scratch)
-        args = .allocate(capacity: 4)
-        args.initialize(from: [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: a), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: b),
-                               dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: c), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)],
-                        count: 4)
-    }
-
-    deinit {
-        for m in [a, b, c, scratchpad] { dnnl_memory_destroy(m) }
-        dnnl_primitive_destroy(primitive)
-        args.deallocate()
-        scratch.deallocate()
     }
 
     func run(a pa: UnsafeRawPointer, b pb: UnsafeRawPointer, c pc: UnsafeMutableRawPointer) {
-        dnnl_memory_set_data_handle(a, UnsafeMutableRawPointer(mutating: pa))
-        dnnl_memory_set_data_handle(b, UnsafeMutableRawPointer(mutating: pb))
-        dnnl_memory_set_data_handle(c, pc)
-        let status = dnnl_primitive_execute(primitive, dnnl.stream, 4, args)
-        precondition(status == dnnl_success, "oneDNN: matmul execution failed (status \(status.rawValue))")
-        dnnl_stream_wait(dnnl.stream)  // returns at once on the OpenMP CPU runtime, which executes in place
+        primitive.execute(src: pa, weights: pb, dst: pc, what: "matmul")
         if accumulate { dnnl.executions.accumulating += 1 } else { dnnl.executions.plain += 1 }
     }
 }

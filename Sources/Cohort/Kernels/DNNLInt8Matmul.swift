@@ -62,13 +62,9 @@ public final class DNNLInt8Weights {
 public final class DNNLInt8Matmul {
     public let m: Int, n: Int, k: Int
     /// oneDNN's implementation name ("brg:avx512_core_vnni").
-    public let implementation: String
+    public var implementation: String { primitive.implementation }
     private let dnnl: DNNL
-    private let primitive: dnnl_primitive_t
-    private var weightsDesc: dnnl_memory_desc_t
-    private let a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, scratchpad: dnnl_memory_t
-    private let scratch: UnsafeMutableRawPointer
-    private let args: UnsafeMutablePointer<dnnl_exec_arg_t>
+    private let primitive: DNNLPrimitive
 
     public static func paddedK(_ k: Int) -> Int { (k + 3) / 4 * 4 }
 
@@ -93,63 +89,21 @@ public final class DNNLInt8Matmul {
         try DNNL.check(dnnl_memory_desc_init_by_tag(&cDesc, 2, [Int64(m), Int64(n)], dnnl_s32, dnnl_ab), "memory desc s32 C")
         var desc = dnnl_matmul_desc_t()
         try DNNL.check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "dnnl_matmul_desc_init int8")
-        var attr: dnnl_primitive_attr_t?
-        try DNNL.check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
-        defer { dnnl_primitive_attr_destroy(attr) }
-        try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
-        var pd: dnnl_primitive_desc_t?
-        try withUnsafePointer(to: &desc) {
-            try DNNL.check(dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr, dnnl.engine, nil),
-                           "int8 matmul \(m)x\(n)x\(k) primitive descriptor")
+        primitive = try withUnsafePointer(to: &desc) {
+            try DNNLPrimitive(dnnl: dnnl, descriptor: UnsafeRawPointer($0), what: "int8 matmul \(m)x\(n)x\(k)")
         }
-        defer { dnnl_primitive_desc_destroy(pd) }
-        var info: UnsafePointer<CChar>?
-        _ = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info)
-        implementation = info.map { String(cString: $0) } ?? "?"
-        var p: dnnl_primitive_t?
-        try DNNL.check(dnnl_primitive_create(&p, pd), "dnnl_primitive_create int8 matmul")
-        primitive = p!
-        var wDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
-        weightsDesc = wDesc
-
-        let scratchDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)!
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(scratchDesc), 64), alignment: 64)
-        scratch = buffer
-        // Placeholder handles until `run` points them at the caller's buffers.
-        func memory(_ d: UnsafePointer<dnnl_memory_desc_t>) throws -> dnnl_memory_t {
-            var mem: dnnl_memory_t?
-            try DNNL.check(dnnl_memory_create(&mem, d, dnnl.engine, buffer), "dnnl_memory_create")
-            return mem!
-        }
-        a = try memory(&aDesc); b = try memory(&wDesc); c = try memory(&cDesc)
-        scratchpad = try memory(scratchDesc)
-        args = .allocate(capacity: 4)
-        args.initialize(from: [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: a), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: b),
-                               dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: c), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)],
-                        count: 4)
-    }
-
-    deinit {
-        for mem in [a, b, c, scratchpad] { dnnl_memory_destroy(mem) }
-        dnnl_primitive_destroy(primitive)
-        args.deallocate()
-        scratch.deallocate()
     }
 
     /// The weights in this primitive's layout (reordered on the first call for this layout, then
     /// kept by `weights`): call once when the product is made, then pass to `run` every time.
     public func prepare(_ weights: DNNLInt8Weights) throws -> UnsafeRawPointer {
         precondition(weights.n == n && weights.k == k, "DNNLInt8Matmul: weights \(weights.n)x\(weights.k) for a product of \(n)x\(k)")
-        return UnsafeRawPointer(try weights.data(for: &weightsDesc, dnnl: dnnl))
+        var desc = primitive.weightsDesc
+        return UnsafeRawPointer(try weights.data(for: &desc, dnnl: dnnl))
     }
 
     /// C = A W: `a` [m][paddedK(k)] bytes, `weights` from `prepare`, `c` [m][n].
     public func run(a pa: UnsafePointer<UInt8>, weights pw: UnsafeRawPointer, c pc: UnsafeMutablePointer<Int32>) {
-        dnnl_memory_set_data_handle(a, UnsafeMutableRawPointer(mutating: pa))
-        dnnl_memory_set_data_handle(b, UnsafeMutableRawPointer(mutating: pw))
-        dnnl_memory_set_data_handle(c, pc)
-        let status = dnnl_primitive_execute(primitive, dnnl.stream, 4, args)
-        precondition(status == dnnl_success, "oneDNN: int8 matmul execution failed (status \(status.rawValue))")
-        dnnl_stream_wait(dnnl.stream)
+        primitive.execute(src: pa, weights: pw, dst: pc, what: "int8 matmul")
     }
 }
