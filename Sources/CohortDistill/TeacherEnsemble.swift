@@ -97,10 +97,9 @@ public final class TeacherEnsemble: TeacherTargetSource {
     /// The mean over members of `output(member logits, into)` for a batch [B, K] (reused buffer).
     private func average(_ features: Tensor, _ output: (Tensor, Tensor) throws -> Void) throws -> Tensor {
         let b = features.shape[0]
-        if batchOut.shape != [b, classCount] {
-            batchOut = Tensor(zeros: [b, classCount])
-            memberOut = Tensor(zeros: [b, classCount])
-        }
+        // Each buffer checked on its own: the cached path resizes `batchOut` alone.
+        if batchOut.shape != [b, classCount] { batchOut = Tensor(zeros: [b, classCount]) }
+        if memberOut.shape != [b, classCount] { memberOut = Tensor(zeros: [b, classCount]) }
         batchOut.zero()
         let weight = 1 / Float(members.count)
         for m in members {
