@@ -26,12 +26,12 @@ public final class Int8Weights {
     /// Chosen once per process from the CPU's features.
     public static let usesVNNI = cohort_int8_has_vnni() != 0
 
-    /// The default, by measurement: `cohort bench int8 --rounds 7` (3 runs, 1 thread, whole int8
-    /// layers, oneDNN / Cohort) gave the student's 784->100 and 100->10 layers 0.53-0.89 and 0.40
-    /// at batch 1, 1.08-1.13 and 0.76-0.89 at 64, 1.01-1.12 and 0.94-0.98 at 256 (medians; with 2
-    /// OpenMP threads on the shared 2-core machine oneDNN was slower on all of them), so Cohort's
-    /// kernel stays the default; oneDNN wins on the MLP's 784->512 (1.12-1.28 at batch 64-256):
-    /// COHORT_INT8_BACKEND=onednn chooses it. See `backend`.
+    /// The default for every shape. `cohort bench int8 --rounds 7` (3 runs, 1 thread, whole int8
+    /// layers, oneDNN / Cohort, idle machine) gave the student's 784->100 layer 0.69-0.81 at batch 1
+    /// and 1.09-1.24 at 64-256, its 100->10 layer 0.35-0.42 at batch 1 and 0.77-1.18 at 64-256
+    /// (medians): oneDNN wins on wide layers of large batches, Cohort's kernel on single images and
+    /// narrow layers. A choice per shape is not built yet; COHORT_INT8_BACKEND=onednn chooses
+    /// oneDNN throughout. See `backend`.
     public static let measuredBackend = Int8Backend.cohort
 
     /// COHORT_INT8_BACKEND=cohort|onednn, read once; another value stops the process with a message.
