@@ -77,12 +77,29 @@ final class DNNLInt8MatmulTests: XCTestCase {
             var outputs: [Int8Backend: [Float]] = [:]
             for backend in Int8Backend.allCases {
                 Int8Weights.backendOverride = backend
-                XCTAssertEqual(Int8Weights.backend, backend)
+                XCTAssertEqual(Int8Weights.backend(batch: batch, outFeatures: 37), backend)
                 let tape = Tape(recording: false)
                 tape.reset()
                 outputs[backend] = try layer.forward(Var(x), ForwardContext(tape: tape, training: false)).value.scalars
             }
             XCTAssertEqual(outputs[.cohort], outputs[.oneDNN], "batch \(batch)")
         }
+    }
+
+    /// Without an override the shape chooses: oneDNN for wide layers of large batches, Cohort's
+    /// kernel for single images and narrow layers; an override fixes one backend for all.
+    func testMeasuredChoicePerShape() throws {
+        try skipWithoutOneDNN()
+        try XCTSkipIf(Int8Weights.environmentBackend != nil, "COHORT_INT8_BACKEND fixes the backend for this process")
+        Int8Weights.backendOverride = nil
+        XCTAssertEqual(Int8Weights.backend(batch: 256, outFeatures: 100), .oneDNN)
+        XCTAssertEqual(Int8Weights.backend(batch: 64, outFeatures: 64), .oneDNN)
+        XCTAssertEqual(Int8Weights.backend(batch: 63, outFeatures: 100), .cohort)
+        XCTAssertEqual(Int8Weights.backend(batch: 1, outFeatures: 100), .cohort)
+        XCTAssertEqual(Int8Weights.backend(batch: 256, outFeatures: 10), .cohort)
+        XCTAssertTrue(Int8Weights.kernelDescription.contains("oneDNN"), Int8Weights.kernelDescription)
+        Int8Weights.backendOverride = .cohort
+        XCTAssertEqual(Int8Weights.backend(batch: 256, outFeatures: 100), .cohort)
+        XCTAssertFalse(Int8Weights.kernelDescription.contains("oneDNN"), Int8Weights.kernelDescription)
     }
 }

@@ -15,7 +15,7 @@ public enum Int8Backend: String, CaseIterable, Sendable {
 /// A Linear layer's weight as int8, one float scale per output (`Int8Quantization`), packed for
 /// the integer kernel with each output's weight sum (and kept for oneDNN, which reorders it into
 /// its own layout once per layer). Inference multiplies uint8 activations (quantised per batch) by
-/// it with 32-bit accumulation, by the kernel `Int8Weights.backend` names.
+/// it with 32-bit accumulation, by the kernel `Int8Weights.backend(batch:outFeatures:)` names.
 public final class Int8Weights {
     public let outFeatures: Int, inFeatures: Int
     public let scales: [Float]
@@ -26,13 +26,15 @@ public final class Int8Weights {
     /// Chosen once per process from the CPU's features.
     public static let usesVNNI = cohort_int8_has_vnni() != 0
 
-    /// The default for every shape. `cohort bench int8 --rounds 7` (3 runs, 1 thread, whole int8
-    /// layers, oneDNN / Cohort, idle machine) gave the student's 784->100 layer 0.69-0.81 at batch 1
-    /// and 1.09-1.24 at 64-256, its 100->10 layer 0.35-0.42 at batch 1 and 0.77-1.18 at 64-256
-    /// (medians): oneDNN wins on wide layers of large batches, Cohort's kernel on single images and
-    /// narrow layers. A choice per shape is not built yet; COHORT_INT8_BACKEND=onednn chooses
-    /// oneDNN throughout. See `backend`.
-    public static let measuredBackend = Int8Backend.cohort
+    /// The default per product shape, from `cohort bench int8 --rounds 7` (1 thread, whole int8
+    /// layers, oneDNN / Cohort, idle machine): oneDNN wins on wide layers of large batches (the
+    /// student's 784->100 layer: 1.09-1.24 at batch 64-256), Cohort's kernel on single images
+    /// (0.69-0.81 at batch 1) and on narrow layers (100->10: 0.35-0.42 at batch 1, 0.77-1.18 at
+    /// 64-256). Hence oneDNN from `oneDNNMinimum` rows and outputs, Cohort's kernel below.
+    public static func measuredBackend(batch: Int, outFeatures: Int) -> Int8Backend {
+        batch >= oneDNNMinimum.batch && outFeatures >= oneDNNMinimum.outFeatures ? .oneDNN : .cohort
+    }
+    public static let oneDNNMinimum = (batch: 64, outFeatures: 64)
 
     /// COHORT_INT8_BACKEND=cohort|onednn, read once; another value stops the process with a message.
     public static let environmentBackend: Int8Backend? = {
@@ -46,22 +48,30 @@ public final class Int8Weights {
     /// Overrides the environment and the measured default for int8 layers run afterwards (`cohort bench int8`).
     nonisolated(unsafe) public static var backendOverride: Int8Backend?
 
+    /// One backend for every shape, when the override or COHORT_INT8_BACKEND asks for it; nil for
+    /// the measured choice per shape.
+    public static var fixedBackend: Int8Backend? { backendOverride ?? environmentBackend }
+
     /// Whether oneDNN can compute int8 products here with the results of Cohort's kernel: an
     /// engine, and VNNI in the instruction set oneDNN uses.
     public static var oneDNNAvailable: Bool { DNNL.shared != nil && DNNLInt8Matmul.isExact }
 
-    /// The kernel int8 Linear layers use now: the override, else COHORT_INT8_BACKEND, else the
-    /// measured default; Cohort's own wherever oneDNN is unavailable (`oneDNNAvailable`).
-    public static var backend: Int8Backend {
-        let wanted = backendOverride ?? environmentBackend ?? measuredBackend
+    /// The kernel an int8 product of `batch` rows into `outFeatures` outputs uses now: the fixed
+    /// backend if one is asked for, else the measured choice for the shape; Cohort's own wherever
+    /// oneDNN is unavailable (`oneDNNAvailable`).
+    public static func backend(batch: Int, outFeatures: Int) -> Int8Backend {
+        let wanted = fixedBackend ?? measuredBackend(batch: batch, outFeatures: outFeatures)
         return wanted == .oneDNN && !oneDNNAvailable ? .cohort : wanted
     }
 
     /// What computes int8 products now, for reports.
     public static var kernelDescription: String {
-        switch backend {
-        case .cohort: return usesVNNI ? "AVX-512 VNNI" : "portable loop"
-        case .oneDNN: return "oneDNN \(DNNL.isa)"
+        let own = usesVNNI ? "AVX-512 VNNI" : "portable loop", theirs = "oneDNN \(DNNL.isa)"
+        switch fixedBackend {
+        case .oneDNN? where oneDNNAvailable: return theirs
+        case .oneDNN?, .cohort?: return own
+        case nil where !oneDNNAvailable: return own
+        case nil: return "\(theirs) for batches of \(oneDNNMinimum.batch)+ into \(oneDNNMinimum.outFeatures)+ outputs, else \(own)"
         }
     }
 
@@ -89,7 +99,7 @@ extension Linear {
     /// y = (sum (q - zero point) w) * (input scale * weight scale) + bias, as ONNX's
     /// DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Add compute it (`cohort export`).
     func int8Forward(_ x: Var, _ weights: Int8Weights, _ tape: Tape) throws -> Var {
-        let batch = x.shape[0], backend = Int8Weights.backend
+        let batch = x.shape[0], backend = Int8Weights.backend(batch: batch, outFeatures: weights.outFeatures)
         let n = try tape.node(Int8LinearNode.self, reusable: { $0.batch == batch && $0.layer === self && $0.wanted == backend }) {
             try Int8LinearNode(layer: self, weights: weights, batch: batch, backend: backend)
         }
