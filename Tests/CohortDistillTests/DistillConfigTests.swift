@@ -1,19 +1,24 @@
 import XCTest
 import CohortTrain
 
-/// The shipped distillation configs decode, and the function-matching one is taught by the run that
-/// configs/fashion-resnet.yaml trains.
+/// The shipped distillation configs decode; the default and the function-matching one are taught by
+/// the run that configs/fashion-resnet.yaml trains, the quick one by configs/fashion-cnn.yaml's.
 final class DistillConfigTests: XCTestCase {
     let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func testShippedConfigsDecodeAndTheMatchingTeacherIsTheResNetRun() throws {
+    func testShippedConfigsDecodeAndTheirTeachersAreTheShippedRuns() throws {
         let path = { (name: String) in self.repository.appendingPathComponent("configs/\(name).yaml").path }
         let (resnet, _) = try ConfigLoader.loadRun(path: path("fashion-resnet"), overrides: [])
         let (config, _) = try ConfigLoader.loadRun(path: path("distill-fashion-matching"), overrides: [])
         let distill = try XCTUnwrap(config.distill)
         XCTAssertEqual(distill.teacherMode, .online)
-        XCTAssertNotNil(try ConfigLoader.loadRun(path: path("distill-fashion"), overrides: []).0.distill)
-        XCTAssertEqual(distill.teachers, ["\(resnet.output.directory)/\(resnet.name)/checkpoints/latest.safetensors"])
+        let teacher = { (run: RunConfig) in "\(run.output.directory)/\(run.name)/checkpoints/latest.safetensors" }
+        XCTAssertEqual(distill.teachers, [teacher(resnet)])
+        let standard = try XCTUnwrap(try ConfigLoader.loadRun(path: path("distill-fashion"), overrides: []).0.distill)
+        XCTAssertEqual(standard.teacherMode, .cached)
+        XCTAssertEqual(standard.teachers, [teacher(resnet)])
+        let (cnn, _) = try ConfigLoader.loadRun(path: path("fashion-cnn"), overrides: [])
+        XCTAssertEqual(try ConfigLoader.loadRun(path: path("distill-fashion-cnn"), overrides: []).0.distill?.teachers, [teacher(cnn)])
         let (ensemble, _) = try ConfigLoader.loadRun(path: path("distill-fashion-ensemble"), overrides: [])
         XCTAssertEqual(ensemble.distill?.teachers.count, 3)
     }
