@@ -77,7 +77,7 @@ final class DNNLInt8MatmulTests: XCTestCase {
             var outputs: [Int8Backend: [Float]] = [:]
             for backend in Int8Backend.allCases {
                 Int8Weights.backendOverride = backend
-                XCTAssertEqual(Int8Weights.backend(batch: batch, outFeatures: 37), backend)
+                XCTAssertEqual(Int8Weights.backend(batch: batch, inFeatures: 97, outFeatures: 37), backend)
                 let tape = Tape(recording: false)
                 tape.reset()
                 outputs[backend] = try layer.forward(Var(x), ForwardContext(tape: tape, training: false)).value.scalars
@@ -86,20 +86,26 @@ final class DNNLInt8MatmulTests: XCTestCase {
         }
     }
 
-    /// Without an override the shape chooses: oneDNN for wide layers of large batches, Cohort's
-    /// kernel for single images and narrow layers; an override fixes one backend for all.
+    /// Without an override the size of the product chooses: oneDNN for large products, Cohort's
+    /// kernel for single images of the student and narrow layers; an override fixes one backend for all.
     func testMeasuredChoicePerShape() throws {
         try skipWithoutOneDNN()
         try XCTSkipIf(Int8Weights.environmentBackend != nil, "COHORT_INT8_BACKEND fixes the backend for this process")
         Int8Weights.backendOverride = nil
-        XCTAssertEqual(Int8Weights.backend(batch: 256, outFeatures: 100), .oneDNN)
-        XCTAssertEqual(Int8Weights.backend(batch: 64, outFeatures: 64), .oneDNN)
-        XCTAssertEqual(Int8Weights.backend(batch: 63, outFeatures: 100), .cohort)
-        XCTAssertEqual(Int8Weights.backend(batch: 1, outFeatures: 100), .cohort)
-        XCTAssertEqual(Int8Weights.backend(batch: 256, outFeatures: 10), .cohort)
+        let choice = { (m: Int, k: Int, n: Int) in Int8Weights.backend(batch: m, inFeatures: k, outFeatures: n) }
+        XCTAssertEqual(choice(256, 784, 100), .oneDNN)
+        XCTAssertEqual(choice(1, 784, 512), .oneDNN)
+        XCTAssertEqual(choice(64, 512, 10), .oneDNN)
+        XCTAssertEqual(choice(1 << 10, 16, 16), .oneDNN)    // exactly 2^18 multiply-adds
+        XCTAssertEqual(choice(1, 784, 100), .cohort)
+        XCTAssertEqual(choice(256, 100, 10), .cohort)
+        XCTAssertEqual(choice(16, 512, 10), .cohort)
+        XCTAssertEqual(choice(1023, 16, 16), .cohort)
         XCTAssertTrue(Int8Weights.kernelDescription.contains("oneDNN"), Int8Weights.kernelDescription)
         Int8Weights.backendOverride = .cohort
-        XCTAssertEqual(Int8Weights.backend(batch: 256, outFeatures: 100), .cohort)
+        XCTAssertEqual(choice(256, 784, 100), .cohort)
         XCTAssertFalse(Int8Weights.kernelDescription.contains("oneDNN"), Int8Weights.kernelDescription)
+        Int8Weights.backendOverride = .oneDNN
+        XCTAssertEqual(choice(1, 100, 10), .oneDNN)
     }
 }

@@ -15,7 +15,7 @@ public enum Int8Backend: String, CaseIterable, Sendable {
 /// A Linear layer's weight as int8, one float scale per output (`Int8Quantization`), packed for
 /// the integer kernel with each output's weight sum (and kept for oneDNN, which reorders it into
 /// its own layout once per layer). Inference multiplies uint8 activations (quantised per batch) by
-/// it with 32-bit accumulation, by the kernel `Int8Weights.backend(batch:outFeatures:)` names.
+/// it with 32-bit accumulation, by the kernel `Int8Weights.backend(batch:inFeatures:outFeatures:)` names.
 public final class Int8Weights {
     public let outFeatures: Int, inFeatures: Int
     public let scales: [Float]
@@ -26,15 +26,17 @@ public final class Int8Weights {
     /// Chosen once per process from the CPU's features.
     public static let usesVNNI = cohort_int8_has_vnni() != 0
 
-    /// The default per product shape, from `cohort bench int8 --rounds 7` (1 thread, whole int8
-    /// layers, oneDNN / Cohort, idle machine): oneDNN wins on wide layers of large batches (the
-    /// student's 784->100 layer: 1.09-1.24 at batch 64-256), Cohort's kernel on single images
-    /// (0.69-0.81 at batch 1) and on narrow layers (100->10: 0.35-0.42 at batch 1, 0.77-1.18 at
-    /// 64-256). Hence oneDNN from `oneDNNMinimum` rows and outputs, Cohort's kernel below.
-    public static func measuredBackend(batch: Int, outFeatures: Int) -> Int8Backend {
-        batch >= oneDNNMinimum.batch && outFeatures >= oneDNNMinimum.outFeatures ? .oneDNN : .cohort
+    /// The default per product shape, from `cohort bench int8 --rounds 7 --batches
+    /// 1,16,32,64,128,256 --threads 1` (twice, whole int8 layers, oneDNN / Cohort, idle machine):
+    /// oneDNN pays about a microsecond per call, so Cohort's kernel wins small products (784->100
+    /// at batch 1: 0.79-0.80; 100->10 at batch 1-64: 0.41-0.80; 512->10 at batch 1-16: 0.43-0.91),
+    /// oneDNN large ones (784->512 and 512->512 from batch 1: 0.98-1.39, mostly above 1.05; 784->100
+    /// from batch 64 and 512->10 from 64: 1.05-1.26). Products of batch x in x out multiply-adds
+    /// from `oneDNNMinimumProduct` on go to oneDNN; the cells near it were ties (0.94-1.10).
+    public static func measuredBackend(batch: Int, inFeatures: Int, outFeatures: Int) -> Int8Backend {
+        batch * inFeatures * outFeatures >= oneDNNMinimumProduct ? .oneDNN : .cohort
     }
-    public static let oneDNNMinimum = (batch: 64, outFeatures: 64)
+    public static let oneDNNMinimumProduct = 1 << 18
 
     /// COHORT_INT8_BACKEND=cohort|onednn, read once; another value stops the process with a message.
     public static let environmentBackend: Int8Backend? = {
@@ -56,11 +58,11 @@ public final class Int8Weights {
     /// engine, and VNNI in the instruction set oneDNN uses.
     public static var oneDNNAvailable: Bool { DNNL.shared != nil && DNNLInt8Matmul.isExact }
 
-    /// The kernel an int8 product of `batch` rows into `outFeatures` outputs uses now: the fixed
-    /// backend if one is asked for, else the measured choice for the shape; Cohort's own wherever
-    /// oneDNN is unavailable (`oneDNNAvailable`).
-    public static func backend(batch: Int, outFeatures: Int) -> Int8Backend {
-        let wanted = fixedBackend ?? measuredBackend(batch: batch, outFeatures: outFeatures)
+    /// The kernel an int8 product of `batch` rows by `inFeatures` into `outFeatures` uses now: the
+    /// fixed backend if one is asked for, else the measured choice for the shape; Cohort's own
+    /// wherever oneDNN is unavailable (`oneDNNAvailable`).
+    public static func backend(batch: Int, inFeatures: Int, outFeatures: Int) -> Int8Backend {
+        let wanted = fixedBackend ?? measuredBackend(batch: batch, inFeatures: inFeatures, outFeatures: outFeatures)
         return wanted == .oneDNN && !oneDNNAvailable ? .cohort : wanted
     }
 
@@ -71,7 +73,7 @@ public final class Int8Weights {
         case .oneDNN? where oneDNNAvailable: return theirs
         case .oneDNN?, .cohort?: return own
         case nil where !oneDNNAvailable: return own
-        case nil: return "\(theirs) for batches of \(oneDNNMinimum.batch)+ into \(oneDNNMinimum.outFeatures)+ outputs, else \(own)"
+        case nil: return "\(theirs) for products of 2^18+ multiply-adds, else \(own)"
         }
     }
 
@@ -99,7 +101,8 @@ extension Linear {
     /// y = (sum (q - zero point) w) * (input scale * weight scale) + bias, as ONNX's
     /// DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Add compute it (`cohort export`).
     func int8Forward(_ x: Var, _ weights: Int8Weights, _ tape: Tape) throws -> Var {
-        let batch = x.shape[0], backend = Int8Weights.backend(batch: batch, outFeatures: weights.outFeatures)
+        let batch = x.shape[0], backend = Int8Weights.backend(batch: batch, inFeatures: weights.inFeatures,
+                                                                     outFeatures: weights.outFeatures)
         let n = try tape.node(Int8LinearNode.self, reusable: { $0.batch == batch && $0.layer === self && $0.wanted == backend }) {
             try Int8LinearNode(layer: self, weights: weights, batch: batch, backend: backend)
         }
