@@ -37,7 +37,7 @@ struct BenchInt8: ParsableCommand {
             guard Int8Weights.oneDNNAvailable, let dnnl = DNNL.shared else {
                 throw CohortError.invalid("bench int8: oneDNN has no engine or no VNNI on this CPU (isa \(DNNL.isa)): only Cohort's kernel runs here")
             }
-            print("cohort kernel: \(Int8Weights.usesVNNI ? "AVX-512 VNNI" : "portable loop"), 1 thread; onednn \(DNNL.version) isa \(DNNL.isa); "
+            print("cohort kernel: \(Int8Weights.cohortKernelName), 1 thread; onednn \(DNNL.version) isa \(DNNL.isa); "
                   + "int8 products by default: \(Int8Weights.kernelDescription)")
             print("GOPS = 2 m k n / s; each cell: median [min-max] over \(rounds) rounds; ratio = onednn / cohort within a round")
             for t in Array(Set([1, threads])).sorted() {

@@ -85,7 +85,7 @@ final class DNNLMatmul {
     }
 
     func run(a pa: UnsafeRawPointer, b pb: UnsafeRawPointer, c pc: UnsafeMutableRawPointer) {
-        primitive.execute(src: pa, weights: pb, dst: pc, what: "matmul")
+        primitive.execute(src: pa, weights: pb, dst: pc)
         if accumulate { dnnl.executions.accumulating += 1 } else { dnnl.executions.plain += 1 }
     }
 }

@@ -104,6 +104,6 @@ public final class DNNLInt8Matmul {
 
     /// C = A W: `a` [m][paddedK(k)] bytes, `weights` from `prepare`, `c` [m][n].
     public func run(a pa: UnsafePointer<UInt8>, weights pw: UnsafeRawPointer, c pc: UnsafeMutablePointer<Int32>) {
-        primitive.execute(src: pa, weights: pw, dst: pc, what: "int8 matmul")
+        primitive.execute(src: pa, weights: pw, dst: pc)
     }
 }

@@ -10,6 +10,8 @@ final class DNNLPrimitive {
     /// The layouts the primitive chose (weights given as `format_tag_any` come back concrete).
     let weightsDesc: dnnl_memory_desc_t
     private let dnnl: DNNL
+    /// The name errors use ("int8 matmul 64x100x784").
+    private let what: String
     private let primitive: dnnl_primitive_t
     private let src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t, scratchpad: dnnl_memory_t
     private let scratch: UnsafeMutableRawPointer
@@ -20,6 +22,7 @@ final class DNNLPrimitive {
     init(dnnl: DNNL, descriptor: UnsafeRawPointer, what: String,
          configure: (dnnl_primitive_attr_t?) throws -> Void = { _ in }) throws {
         self.dnnl = dnnl
+        self.what = what
         var attr: dnnl_primitive_attr_t?
         try DNNL.check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
         defer { dnnl_primitive_attr_destroy(attr) }
@@ -63,7 +66,7 @@ final class DNNLPrimitive {
     }
 
     /// Runs the primitive on these buffers; a failure here is a bug (shapes were checked when it was made).
-    func execute(src ps: UnsafeRawPointer, weights pw: UnsafeRawPointer, dst pd: UnsafeMutableRawPointer, what: String) {
+    func execute(src ps: UnsafeRawPointer, weights pw: UnsafeRawPointer, dst pd: UnsafeMutableRawPointer) {
         dnnl_memory_set_data_handle(src, UnsafeMutableRawPointer(mutating: ps))
         dnnl_memory_set_data_handle(weights, UnsafeMutableRawPointer(mutating: pw))
         dnnl_memory_set_data_handle(dst, pd)

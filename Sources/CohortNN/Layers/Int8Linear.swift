@@ -25,6 +25,8 @@ public final class Int8Weights {
     let dnnl: DNNLInt8Weights?
     /// Chosen once per process from the CPU's features.
     public static let usesVNNI = cohort_int8_has_vnni() != 0
+    /// What Cohort's own kernel runs on here, for reports.
+    public static var cohortKernelName: String { usesVNNI ? "AVX-512 VNNI" : "portable loop" }
 
     /// The default per product shape, from `cohort bench int8 --rounds 7 --batches
     /// 1,16,32,64,128,256 --threads 1` (twice, whole int8 layers, oneDNN / Cohort, idle machine):
@@ -36,6 +38,7 @@ public final class Int8Weights {
     public static func measuredBackend(batch: Int, inFeatures: Int, outFeatures: Int) -> Int8Backend {
         batch * inFeatures * outFeatures >= oneDNNMinimumProduct ? .oneDNN : .cohort
     }
+    /// A power of two: `kernelDescription` prints its exponent.
     public static let oneDNNMinimumProduct = 1 << 18
 
     /// COHORT_INT8_BACKEND=cohort|onednn, read once; another value stops the process with a message.
@@ -68,12 +71,12 @@ public final class Int8Weights {
 
     /// What computes int8 products now, for reports.
     public static var kernelDescription: String {
-        let own = usesVNNI ? "AVX-512 VNNI" : "portable loop", theirs = "oneDNN \(DNNL.isa)"
+        let own = cohortKernelName, theirs = "oneDNN \(DNNL.isa)"
         switch fixedBackend {
         case .oneDNN? where oneDNNAvailable: return theirs
         case .oneDNN?, .cohort?: return own
         case nil where !oneDNNAvailable: return own
-        case nil: return "\(theirs) for products of 2^18+ multiply-adds, else \(own)"
+        case nil: return "\(theirs) for products of 2^\(oneDNNMinimumProduct.trailingZeroBitCount)+ multiply-adds, else \(own)"
         }
     }
 
