@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
-//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16
+//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16, CCPU
 //   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels; also the CLI, for `bench int8`);
 //   CohortDistributed -> CMPI, CAtomics, CWire; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
@@ -26,23 +26,25 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
-        // bf16 rounding (AVX-512 BF16 or a portable loop) and the CPU feature test.
-        .target(name: "CBFloat16", path: "Sources/CBFloat16", cSettings: [.unsafeFlags(["-O3"])]),
+        // The one CPU probe (x86 and aarch64 features, capped by COHORT_CPU) every kernel family chooses its path from.
+        .target(name: "CCPU", path: "Sources/CCPU", cSettings: [.unsafeFlags(["-O2"])]),
+        // bf16 rounding (AVX-512 BF16 or a portable loop).
+        .target(name: "CBFloat16", dependencies: ["CCPU"], path: "Sources/CBFloat16", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         // A plain C timing loop around cblas_sgemm: the reference `cohort bench blas` must match.
         .target(name: "CBLASReference", dependencies: ["CBLAS"], path: "Sources/CBLASReference",
                 cSettings: [.unsafeFlags(["-O2"])]),
-        // 8-bit inference kernels (AVX-512 VNNI chosen at run time, a portable loop elsewhere).
-        .target(name: "CInt8", path: "Sources/CInt8", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Cohort", dependencies: ["CBLAS", "CDNNL", "CBFloat16"], path: "Sources/Cohort"),
+        // 8-bit inference kernels (AVX2, AVX-VNNI, AVX-512 VNNI, NEON, dot product, chosen at run time; a portable loop everywhere).
+        .target(name: "CInt8", dependencies: ["CCPU"], path: "Sources/CInt8", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Cohort", dependencies: ["CBLAS", "CDNNL", "CBFloat16", "CCPU"], path: "Sources/Cohort"),
         .target(name: "CohortData", dependencies: ["Cohort", "CZlib"], path: "Sources/CohortData"),
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
         .target(name: "CohortNN", dependencies: ["Cohort", "CohortFormats", "CInt8"], path: "Sources/CohortNN"),
         .target(name: "CAtomics", path: "Sources/CAtomics"),
         // Gradients to and from 16 bits on the wire (F16C chosen at run time, a portable path elsewhere).
-        .target(name: "CWire", path: "Sources/CWire", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CWire", dependencies: ["CCPU"], path: "Sources/CWire", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .target(name: "CohortDistributed", dependencies: ["Cohort", "CMPI", "CAtomics", "CWire"], path: "Sources/CohortDistributed"),
         .target(name: "CohortTrain",

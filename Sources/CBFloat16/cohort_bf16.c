@@ -1,20 +1,16 @@
 #include "cohort_bf16.h"
-#include <cpuid.h>
-#include <immintrin.h>
+#include "cohort_cpu.h"
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
+// The Swift side (Precision.swift) still asks this by name; the answer is now the shared probe's,
+// so COHORT_CPU caps it like every other kernel family.
 int cohort_cpu_has_avx512_bf16(void) {
-    unsigned a, b, c, d;
-    if (__get_cpuid_max(0, 0) < 7) return 0;
-    __cpuid_count(1, 0, a, b, c, d);
-    if (!(c & (1u << 27))) return 0;  // OSXSAVE: xgetbv is allowed
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0xe6) != 0xe6) return 0;  // XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM state enabled
-    __cpuid_count(7, 0, a, b, c, d);
-    if (!(b & (1u << 16))) return 0;  // AVX512F
-    __cpuid_count(7, 1, a, b, c, d);
-    return (a >> 5) & 1;              // AVX512_BF16
+    return (cohort_cpu_features() & COHORT_CPU_AVX512_BF16) != 0;
 }
 
 static inline uint16_t round_one(float f) {
@@ -26,6 +22,25 @@ static inline uint16_t round_one(float f) {
 
 void cohort_f32_to_bf16_portable(const float *src, uint16_t *dst, size_t count) {
     for (size_t i = 0; i < count; i++) dst[i] = round_one(src[i]);
+}
+
+#if defined(__x86_64__)
+// vcvtne2ps2bf16 treats fp32 subnormal inputs as zero (Intel SDM); the portable loop rounds them.
+// Lanes with a subnormal input (rare: one kortest per 16 floats) are redone by round_one.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+static void fix_subnormals(const float *src, uint16_t *dst, size_t count) {
+    size_t i = 0;
+    const __m512i exp = _mm512_set1_epi32(0x7f800000), mant = _mm512_set1_epi32(0x007fffff);
+    for (; i + 16 <= count; i += 16) {
+        __m512i u = _mm512_loadu_si512((const void *)(src + i));
+        __mmask16 k = _mm512_testn_epi32_mask(u, exp) & _mm512_test_epi32_mask(u, mant);
+        while (k) {
+            unsigned j = (unsigned)__builtin_ctz(k);
+            dst[i + j] = round_one(src[i + j]);
+            k &= (__mmask16)(k - 1);
+        }
+    }
+    for (; i < count; i++) dst[i] = round_one(src[i]);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
@@ -46,14 +61,34 @@ static void f32_to_bf16_avx512(const float *src, uint16_t *dst, size_t count) {
             _mm256_mask_storeu_epi16(dst + i, m2, (__m256i)hi);
         }
     }
+    fix_subnormals(src, dst, count);
+}
+#elif defined(__aarch64__)
+// round_one on four lanes by integer arithmetic (BFCVT would need FEAT_BF16 and depends on FPCR).
+static inline uint16x4_t bf16_of_4(float32x4_t v) {
+    uint32x4_t u = vreinterpretq_u32_f32(v);
+    uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    uint32x4_t rounded = vshrq_n_u32(vaddq_u32(u, vaddq_u32(vdupq_n_u32(0x7fff), lsb)), 16);
+    uint32x4_t nan = vcgtq_u32(vandq_u32(u, vdupq_n_u32(0x7fffffff)), vdupq_n_u32(0x7f800000));
+    uint32x4_t quiet = vorrq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(0x40));
+    return vmovn_u32(vbslq_u32(nan, quiet, rounded));
 }
 
-static int native = -1;  // set once: the CPU does not change under the process
+static void f32_to_bf16_neon(const float *src, uint16_t *dst, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        vst1q_u16(dst + i, vcombine_u16(bf16_of_4(vld1q_f32(src + i)), bf16_of_4(vld1q_f32(src + i + 4))));
+    cohort_f32_to_bf16_portable(src + i, dst + i, count - i);
+}
+#endif
 
 void cohort_f32_to_bf16(const float *src, uint16_t *dst, size_t count) {
-    if (native < 0) native = cohort_cpu_has_avx512_bf16();
-    if (native) f32_to_bf16_avx512(src, dst, count);
-    else cohort_f32_to_bf16_portable(src, dst, count);
+#if defined(__x86_64__)
+    if (cohort_cpu_features() & COHORT_CPU_AVX512_BF16) { f32_to_bf16_avx512(src, dst, count); return; }
+#elif defined(__aarch64__)
+    if (cohort_cpu_features() & COHORT_CPU_NEON) { f32_to_bf16_neon(src, dst, count); return; }
+#endif
+    cohort_f32_to_bf16_portable(src, dst, count);
 }
 
 void cohort_bf16_to_f32(const uint16_t *src, float *dst, size_t count) {

@@ -1,7 +1,12 @@
 // See include/wire_codec.h.
 #include "wire_codec.h"
+#include "cohort_cpu.h"
 #include <string.h>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 // Off: every conversion takes the portable path (tests compare both).
 static int use_vector = 1;
@@ -22,9 +27,11 @@ static inline float float_of_bf16(uint16_t h) {
 }
 
 // The portable loops (also the vector paths' tails).
+// Without a residual the value is rounded as given: adding 0.0f would turn -0 into +0 (and quiet a
+// signaling NaN before rounding), which the vector paths do not do.
 static void encode_bf16_portable(const float *src, float *residual, uint16_t *out, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        float v = src[i] + (residual ? residual[i] : 0.0f);
+        float v = residual ? src[i] + residual[i] : src[i];
         out[i] = bf16_of(v);
         if (residual) residual[i] = v - float_of_bf16(out[i]);
     }
@@ -34,11 +41,19 @@ static void decode_bf16_portable(const uint16_t *src, float *out, size_t n, int 
     for (size_t i = 0; i < n; i++) out[i] = accumulate ? out[i] + float_of_bf16(src[i]) : float_of_bf16(src[i]);  // -0 stays -0
 }
 
-static int has_avx2(void) {
-    static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("avx2");
-    return known;
+// The vector paths: AVX2 (whose bit includes F16C) on x86-64, Advanced SIMD on aarch64, as
+// cohort_cpu_features() allows them (COHORT_CPU caps it), unless a test switched them off.
+static int vector_path(void) {
+#if defined(__x86_64__)
+    return use_vector && (cohort_cpu_features() & COHORT_CPU_AVX2) != 0;
+#elif defined(__aarch64__)
+    return use_vector && (cohort_cpu_features() & COHORT_CPU_NEON) != 0;
+#else
+    return 0;
+#endif
 }
+
+#if defined(__x86_64__)
 
 // 8 floats to bf16 bits in the low half of each 32-bit lane (NaN kept quiet).
 __attribute__((target("avx2")))
@@ -81,17 +96,63 @@ static void decode_bf16_avx2(const uint16_t *src, float *out, size_t n, int accu
     decode_bf16_portable(src + i, out + i, n - i, accumulate);
 }
 
+#define encode_bf16_vector encode_bf16_avx2
+#define decode_bf16_vector decode_bf16_avx2
+#elif defined(__aarch64__)
+// bf16_of on four lanes (integer arithmetic, as on AVX2).
+static inline uint16x4_t bf16_of_4(float32x4_t v) {
+    uint32x4_t b = vreinterpretq_u32_f32(v);
+    uint32x4_t lsb = vandq_u32(vshrq_n_u32(b, 16), vdupq_n_u32(1));
+    uint32x4_t rounded = vshrq_n_u32(vaddq_u32(b, vaddq_u32(vdupq_n_u32(0x7FFF), lsb)), 16);
+    uint32x4_t nan = vcgtq_u32(vandq_u32(b, vdupq_n_u32(0x7FFFFFFF)), vdupq_n_u32(0x7F800000));
+    uint32x4_t quiet = vorrq_u32(vshrq_n_u32(b, 16), vdupq_n_u32(0x40));
+    return vmovn_u32(vbslq_u32(nan, quiet, rounded));
+}
+
+static inline float32x4_t float_of_bf16_4(uint16x4_t h) { return vreinterpretq_f32_u32(vshll_n_u16(h, 16)); }
+
+static void encode_bf16_neon(const float *src, float *residual, uint16_t *out, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = vld1q_f32(src + i);
+        if (residual) v = vaddq_f32(v, vld1q_f32(residual + i));
+        uint16x4_t h = bf16_of_4(v);
+        vst1_u16(out + i, h);
+        if (residual) vst1q_f32(residual + i, vsubq_f32(v, float_of_bf16_4(h)));
+    }
+    encode_bf16_portable(src + i, residual ? residual + i : NULL, out + i, n - i);
+}
+
+static void decode_bf16_neon(const uint16_t *src, float *out, size_t n, int accumulate) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = float_of_bf16_4(vld1_u16(src + i));
+        if (accumulate) v = vaddq_f32(vld1q_f32(out + i), v);  // the portable loop's operand order
+        vst1q_f32(out + i, v);
+    }
+    decode_bf16_portable(src + i, out + i, n - i, accumulate);
+}
+#define encode_bf16_vector encode_bf16_neon
+#define decode_bf16_vector decode_bf16_neon
+#endif
+
+#if defined(__x86_64__) || defined(__aarch64__)
 void cohort_wire_encode_bf16(const float *src, float *residual, uint16_t *out, size_t n) {
-    if (has_avx2() && use_vector) encode_bf16_avx2(src, residual, out, n); else encode_bf16_portable(src, residual, out, n);
+    if (vector_path()) encode_bf16_vector(src, residual, out, n); else encode_bf16_portable(src, residual, out, n);
 }
 
 void cohort_wire_decode_bf16(const uint16_t *src, float *out, size_t n) {
-    if (has_avx2() && use_vector) decode_bf16_avx2(src, out, n, 0); else decode_bf16_portable(src, out, n, 0);
+    if (vector_path()) decode_bf16_vector(src, out, n, 0); else decode_bf16_portable(src, out, n, 0);
 }
 
 void cohort_wire_accumulate_bf16(const uint16_t *src, float *sum, size_t n) {
-    if (has_avx2() && use_vector) decode_bf16_avx2(src, sum, n, 1); else decode_bf16_portable(src, sum, n, 1);
+    if (vector_path()) decode_bf16_vector(src, sum, n, 1); else decode_bf16_portable(src, sum, n, 1);
 }
+#else
+void cohort_wire_encode_bf16(const float *src, float *residual, uint16_t *out, size_t n) { encode_bf16_portable(src, residual, out, n); }
+void cohort_wire_decode_bf16(const uint16_t *src, float *out, size_t n) { decode_bf16_portable(src, out, n, 0); }
+void cohort_wire_accumulate_bf16(const uint16_t *src, float *sum, size_t n) { decode_bf16_portable(src, sum, n, 1); }
+#endif
 
 // IEEE half, portable: round to nearest even, overflow to Inf, subnormals, NaN kept.
 static inline uint16_t fp16_of(float x) {
@@ -116,8 +177,8 @@ static inline uint16_t fp16_of(float x) {
 
 static inline float float_of_fp16(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, m = h & 0x3FFu, b;
-    if (e == 0x1F) {
-        b = sign | 0x7F800000u | (m << 13);
+    if (e == 0x1F) {  // Inf, or NaN made quiet as F16C's and NEON's conversions make it
+        b = sign | 0x7F800000u | (m << 13) | (m ? 0x400000u : 0u);
     } else if (e != 0) {
         b = sign | ((e + 112u) << 23) | (m << 13);
     } else if (m == 0) {
@@ -134,7 +195,7 @@ static inline float float_of_fp16(uint16_t h) {
 
 static void encode_fp16_portable(const float *src, float *residual, uint16_t *out, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        float v = src[i] + (residual ? residual[i] : 0.0f);
+        float v = residual ? src[i] + residual[i] : src[i];  // as in encode_bf16_portable
         out[i] = fp16_of(v);
         if (residual) residual[i] = v - float_of_fp16(out[i]);
     }
@@ -144,14 +205,11 @@ static void decode_fp16_portable(const uint16_t *src, float *out, size_t n, int 
     for (size_t i = 0; i < n; i++) out[i] = accumulate ? out[i] + float_of_fp16(src[i]) : float_of_fp16(src[i]);  // -0 stays -0
 }
 
-int cohort_wire_has_f16c(void) {
-    static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-    return known && use_vector;
-}
+int cohort_wire_has_f16c(void) { return vector_path(); }
 
 void cohort_wire_use_vector(int on) { use_vector = on; }
 
+#if defined(__x86_64__)
 __attribute__((target("avx,f16c")))
 static void encode_fp16_f16c(const float *src, float *residual, uint16_t *out, size_t n) {
     size_t i = 0;
@@ -176,14 +234,50 @@ static void decode_fp16_f16c(const uint16_t *src, float *out, size_t n, int accu
     decode_fp16_portable(src + i, out + i, n - i, accumulate);
 }
 
+#define encode_fp16_vector encode_fp16_f16c
+#define decode_fp16_vector decode_fp16_f16c
+#elif defined(__aarch64__)
+// FCVTN/FCVTL with Linux's default FPCR (round to nearest even, no flush to zero, no default NaN):
+// overflow to Inf, subnormals and quieted NaN payloads exactly as fp16_of and float_of_fp16.
+static void encode_fp16_neon(const float *src, float *residual, uint16_t *out, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = vld1q_f32(src + i);
+        if (residual) v = vaddq_f32(v, vld1q_f32(residual + i));
+        float16x4_t h = vcvt_f16_f32(v);
+        vst1_u16(out + i, vreinterpret_u16_f16(h));
+        if (residual) vst1q_f32(residual + i, vsubq_f32(v, vcvt_f32_f16(h)));
+    }
+    encode_fp16_portable(src + i, residual ? residual + i : NULL, out + i, n - i);
+}
+
+static void decode_fp16_neon(const uint16_t *src, float *out, size_t n, int accumulate) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(src + i)));
+        if (accumulate) v = vaddq_f32(vld1q_f32(out + i), v);  // the portable loop's operand order
+        vst1q_f32(out + i, v);
+    }
+    decode_fp16_portable(src + i, out + i, n - i, accumulate);
+}
+#define encode_fp16_vector encode_fp16_neon
+#define decode_fp16_vector decode_fp16_neon
+#endif
+
+#if defined(__x86_64__) || defined(__aarch64__)
 void cohort_wire_encode_fp16(const float *src, float *residual, uint16_t *out, size_t n) {
-    if (cohort_wire_has_f16c()) encode_fp16_f16c(src, residual, out, n); else encode_fp16_portable(src, residual, out, n);
+    if (vector_path()) encode_fp16_vector(src, residual, out, n); else encode_fp16_portable(src, residual, out, n);
 }
 
 void cohort_wire_decode_fp16(const uint16_t *src, float *out, size_t n) {
-    if (cohort_wire_has_f16c()) decode_fp16_f16c(src, out, n, 0); else decode_fp16_portable(src, out, n, 0);
+    if (vector_path()) decode_fp16_vector(src, out, n, 0); else decode_fp16_portable(src, out, n, 0);
 }
 
 void cohort_wire_accumulate_fp16(const uint16_t *src, float *sum, size_t n) {
-    if (cohort_wire_has_f16c()) decode_fp16_f16c(src, sum, n, 1); else decode_fp16_portable(src, sum, n, 1);
+    if (vector_path()) decode_fp16_vector(src, sum, n, 1); else decode_fp16_portable(src, sum, n, 1);
 }
+#else
+void cohort_wire_encode_fp16(const float *src, float *residual, uint16_t *out, size_t n) { encode_fp16_portable(src, residual, out, n); }
+void cohort_wire_decode_fp16(const uint16_t *src, float *out, size_t n) { decode_fp16_portable(src, out, n, 0); }
+void cohort_wire_accumulate_fp16(const uint16_t *src, float *sum, size_t n) { decode_fp16_portable(src, sum, n, 1); }
+#endif

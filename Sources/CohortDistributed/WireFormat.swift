@@ -17,6 +17,15 @@ public enum WireFormat: String, ConfigChoice {
 /// Rounding to and from the 16-bit wire formats (round to nearest, ties to even), through the C
 /// loops of CWire (vectorised; fp16 on F16C where the CPU has it).
 public enum WireCodec {
+    /// The path the 16-bit wire conversions take here, and why (`cohort info`).
+    public static var path: (path: String, why: String) {
+        #if arch(arm64)
+        cohort_wire_has_f16c() != 0 ? ("neon", "bf16 by NEON bit arithmetic, fp16 by FCVTN/FCVTL") : ("portable", "needs neon")
+        #else
+        cohort_wire_has_f16c() != 0 ? ("avx2", "bf16 by AVX2 bit arithmetic, fp16 by F16C") : ("portable", "needs avx2 (with F16C)")
+        #endif
+    }
+
     /// `count` values of `source` plus `residual` (when given), rounded into `out`; with a residual,
     /// what the rounding lost is left in it for the next call (error feedback).
     @inline(__always)

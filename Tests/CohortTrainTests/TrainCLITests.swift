@@ -33,13 +33,13 @@ final class TrainCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("nope.yaml: cannot read"), missing.stderr)
     }
 
-    /// bf16 on a CPU without avx512_bf16 (COHORT_NO_AVX512_BF16 makes this one behave so): one line
+    /// bf16 on a CPU without avx512_bf16 (COHORT_CPU=avx512_vnni makes this one behave so): one line
     /// naming the feature and a non-zero exit, from `cohort train` and `bench train`, unless the
     /// emulation is allowed.
     func testBF16WithoutTheCPUFeatureIsRefusedUnlessEmulationIsAllowed() throws {
         let dir = try CLI.temporaryDirectory()
         let config = try write(CLI.smallConfig(), dir)
-        let without = ["COHORT_NO_AVX512_BF16": "1"]
+        let without = ["COHORT_CPU": "avx512_vnni"]
         let base = ["cohort", "train", config, "--set", "output.directory=\(dir.path)", "--set", "training.max_steps=20", "--quiet",
                     "--set", "training.precision=bf16"]
         for args in [base, ["cohort", "bench", "train", "--steps", "5", "--precision", "bf16"]] {

@@ -3,15 +3,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// 1 when the CPU executes AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5) and the OS saves
-/// AVX-512 state (XCR0), else 0.
+/// 1 when cohort_cpu_features() (Sources/CCPU: the CPU and OS, capped by COHORT_CPU) has
+/// COHORT_CPU_AVX512_BF16, else 0.
 int cohort_cpu_has_avx512_bf16(void);
 
-/// bfloat16 bits of each float, rounded to nearest even (NaN stays NaN). Uses vcvtne2ps2bf16 where
-/// the CPU has it, else a portable loop; both give the same bits.
+/// bfloat16 bits of each float, rounded to nearest even (NaN stays NaN, quieted). Uses
+/// vcvtne2ps2bf16 where cohort_cpu_features() has AVX-512 BF16, integer NEON on aarch64, else a
+/// portable loop; all give the same bits.
 void cohort_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
 
-/// The portable loop alone (tests compare it with the AVX-512 BF16 instruction).
+/// The portable loop alone (tests compare it with the vector paths).
 void cohort_f32_to_bf16_portable(const float *src, uint16_t *dst, size_t count);
 
 /// Floats of bfloat16 bits (exact: a bfloat16 is the top half of a float).

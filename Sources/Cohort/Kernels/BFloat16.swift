@@ -26,6 +26,11 @@ public final class BF16Buffer {
 }
 
 public enum BFloat16 {
+    /// The path fp32 -> bf16 rounding takes here, and why (`cohort info`).
+    public static var roundingPath: (path: String, why: String) {
+        CPU.has(.avx512BF16) ? ("avx512_bf16", "vcvtne2ps2bf16") : ("portable", "needs avx512_bf16")
+    }
+
     /// fp32 -> bf16, round to nearest even (vcvtne2ps2bf16 where the CPU has it).
     @inline(__always)
     public static func round(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<BFloat16Bits>, count: Int) {

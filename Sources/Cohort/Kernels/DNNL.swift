@@ -4,14 +4,32 @@ import CDNNL
 /// and making them is expensive. Only the kernel layer (`GEMM`) uses this.
 public final class DNNL {
     /// nil when oneDNN cannot make a CPU engine (then fp32 stays on OpenBLAS and bf16 is refused).
-    public static let shared: DNNL? = try? DNNL()
+    public static let shared: DNNL? = { _ = ceilingApplied; return try? DNNL() }()
+
+    /// COHORT_CPU's cap as oneDNN's maximal ISA, set before oneDNN's first other call (it takes
+    /// effect only then); every entry point into oneDNN here goes through `shared` or `effectiveISA`.
+    private static let ceilingApplied: Void = {
+        if let isa = CPU.oneDNNCeiling { _ = dnnl_set_max_cpu_isa(isa) }
+    }()
+
+    /// The instruction set oneDNN dispatches to, within the cap.
+    public static var effectiveISA: dnnl_cpu_isa_t {
+        _ = ceilingApplied
+        return dnnl_get_effective_cpu_isa()
+    }
 
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
-    /// Primitive executions so far, without and with the accumulating post-op. Each
-    /// `dnnl_primitive_execute` builds its own argument map on the heap (oneDNN 2.6's C API; one
-    /// allocation more with a post-op), so the allocation benchmark subtracts them (`bench train`).
-    public internal(set) var executions = (plain: 0, accumulating: 0)
+    /// Primitive executions so far.
+    public internal(set) var executions = 0
+    /// The process's heap allocations so far, where the binary counts them (`cohort bench train`
+    /// interposes malloc); nil elsewhere. With it set, every execution is bracketed by two reads.
+    public var allocationCounter: (() -> Int)?
+    /// Allocations made while oneDNN executed a primitive (counted around each execution, on every
+    /// thread: oneDNN 2.6 builds each call's argument map on the heap, and what its kernels allocate
+    /// depends on the implementation it picks for the CPU), so the allocation benchmark can tell
+    /// them from Cohort's own.
+    public internal(set) var allocationsInside = 0
 
     private init() throws {
         var e: dnnl_engine_t?
@@ -28,7 +46,7 @@ public final class DNNL {
 
     /// The instruction set oneDNN's kernels use on this CPU.
     public static var isa: String {
-        switch dnnl_get_effective_cpu_isa() {
+        switch effectiveISA {
         case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
         case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
         case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
@@ -56,13 +74,9 @@ public final class DNNL {
 /// (+)= op(A) op(B), row-major, fp32 C, A and B fp32 or bf16. Its scratchpad is allocated here, once.
 final class DNNLMatmul {
     var implementation: String { primitive.implementation }
-    private let dnnl: DNNL
-    private let accumulate: Bool
     private let primitive: DNNLPrimitive
 
     init(dnnl: DNNL, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, bf16: Bool) throws {
-        self.dnnl = dnnl
-        self.accumulate = accumulate
         let type = bf16 ? dnnl_bf16 : dnnl_f32
         var aDesc = dnnl_memory_desc_t(), bDesc = dnnl_memory_desc_t(), cDesc = dnnl_memory_desc_t()
         // A transposed is stored [k][m]: logical [m, k] with format "ba"; likewise B.
@@ -86,25 +100,5 @@ final class DNNLMatmul {
 
     func run(a pa: UnsafeRawPointer, b pb: UnsafeRawPointer, c pc: UnsafeMutableRawPointer) {
         primitive.execute(src: pa, weights: pb, dst: pc)
-        if accumulate { dnnl.executions.accumulating += 1 } else { dnnl.executions.plain += 1 }
-    }
-}
-
-extension DNNL {
-    /// Heap allocations that one `dnnl_primitive_execute` makes by itself (oneDNN 2.6 builds a
-    /// std::unordered_map of the arguments on every call), counted by `count` over executions of a
-    /// small matmul of the given kind. The allocation benchmark subtracts executions x this.
-    public static func allocationsPerExecution(bf16: Bool, accumulate: Bool, counting count: () -> Int) throws -> Double {
-        guard let dnnl = shared else { return 0 }
-        let product = try DNNLMatmul(dnnl: dnnl, m: 16, n: 16, k: 32, transposeA: false, transposeB: true, accumulate: accumulate, bf16: bf16)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
-        defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        product.run(a: buffer, b: buffer + 1024, c: buffer + 2048)
-        let runs = 50, executed = dnnl.executions, before = count()
-        for _ in 0..<runs { product.run(a: buffer, b: buffer + 1024, c: buffer + 2048) }
-        let allocations = Double(count() - before) / Double(runs)
-        dnnl.executions = executed  // the calibration is not part of what is being counted
-        return allocations
     }
 }

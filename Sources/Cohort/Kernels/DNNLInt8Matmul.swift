@@ -71,7 +71,7 @@ public final class DNNLInt8Matmul {
     /// Whether oneDNN's int8 kernels on this CPU accumulate u8 x s8 products exactly (VNNI: four
     /// products summed into int32 at once), so that they equal Cohort's kernel bit for bit.
     public static var isExact: Bool {
-        switch dnnl_get_effective_cpu_isa() {
+        switch DNNL.effectiveISA {
         case dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx, dnnl_cpu_isa_avx2_vnni: return true
         default: return false
         }

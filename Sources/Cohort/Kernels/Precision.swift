@@ -39,8 +39,8 @@ public enum MatmulPrecision: String, Sendable, Codable {
 }
 
 public enum CPUFeatures {
-    /// AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5), with the OS saving AVX-512 state.
-    /// COHORT_NO_AVX512_BF16=1 makes Cohort behave as on a CPU without it (the tests of the refusal
-    /// and of the emulated path run on CPUs that have it).
-    public static let avx512BF16 = cohort_cpu_has_avx512_bf16() != 0 && getenv("COHORT_NO_AVX512_BF16") == nil
+    /// AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5), with the OS saving AVX-512 state, within
+    /// the COHORT_CPU cap: COHORT_CPU=avx512_vnni (or lower) makes Cohort behave as on a CPU without
+    /// it (the tests of the refusal and of the emulated path run on CPUs that have it).
+    public static let avx512BF16 = CPU.has(.avx512BF16)
 }
