@@ -207,7 +207,7 @@ public struct DistillReport: Codable {
         }
         md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Inference samples/s: "
         md += "each row's model measured on its own, 256-image batches of the test set, this process's threads. Int8 models compute their "
-        md += "Linear layers with 8-bit integer products on activations quantised per batch (\(Int8Weights.kernelDescription) "
+        md += "Linear layers with 8-bit integer products on activations quantised per input row (\(Int8Weights.kernelDescription) "
         md += "here; convolutions stay float32); pruned ones are stored and computed dense.\n"
         return md
     }

@@ -92,6 +92,12 @@ public struct ONNXModel {
     }
 
     @discardableResult
+    public mutating func constant(_ name: String, int32 values: [Int32], dims: [Int]) -> String {
+        initializers.append(Initializer(name: name, type: .int32, dims: dims, raw: values.withUnsafeBytes { Array($0) }))
+        return name
+    }
+
+    @discardableResult
     public mutating func constant(_ name: String, int64 values: [Int64], dims: [Int]) -> String {
         initializers.append(Initializer(name: name, type: .int64, dims: dims, raw: values.withUnsafeBytes { Array($0) }))
         return name

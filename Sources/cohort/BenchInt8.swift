@@ -69,15 +69,15 @@ struct BenchInt8: ParsableCommand {
         var a = [UInt8](repeating: 0, count: m * k4)
         for i in 0..<m { for j in 0..<k { a[i * k4 + j] = UInt8(rng.below(256)) } }
         let w = (0..<(n * k)).map { _ in Int8(rng.below(255) - 127) }
-        var packed = [Int8](repeating: 0, count: cohort_int8_packed_size(Int32(n), Int32(k)))
+        let path = Int8Weights.defaultPath
+        var packed = [Int8](repeating: 0, count: cohort_int8_packed_size(Int32(n), Int32(k), path))
         var sums = [Int32](repeating: 0, count: n)
-        cohort_int8_pack(w, Int32(n), Int32(k), &packed, &sums)
+        cohort_int8_pack(w, Int32(n), Int32(k), &packed, &sums, path)
         let weights = w.withUnsafeBufferPointer { DNNLInt8Weights(values: $0.baseAddress!, n: n, k: k) }
         let product = try DNNLInt8Matmul(dnnl: dnnl, m: m, n: n, k: k)
         let prepared = try product.prepare(weights)
         var own = [Int32](repeating: 0, count: m * n), theirs = own
-        let vnni: Int32 = Int8Weights.usesVNNI ? 1 : 0
-        let cohortGEMM = { cohort_int8_gemm(a, Int32(m), Int32(k), k4, packed, Int32(n), &own, n, vnni) }
+        let cohortGEMM = { cohort_int8_gemm(a, Int32(m), Int32(k), k4, packed, Int32(n), &own, n, path) }
         let onednnGEMM = { product.run(a: a, weights: prepared, c: &theirs) }
         cohortGEMM(); onednnGEMM()
         guard own == theirs else { throw CohortError.invalid("bench int8: the backends' int32 products differ at \(m)x\(k)x\(n)") }

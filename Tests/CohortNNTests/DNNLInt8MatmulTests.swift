@@ -30,11 +30,12 @@ final class DNNLInt8MatmulTests: XCTestCase {
             a[0] = 255
             var w = (0..<(n * k)).map { _ in Int8(rng.below(256) - 128) }
             w[0] = -128; w[n * k - 1] = 127
-            var packed = [Int8](repeating: 0, count: cohort_int8_packed_size(Int32(n), Int32(k)))
+            let path = Int8Weights.defaultPath
+            var packed = [Int8](repeating: 0, count: cohort_int8_packed_size(Int32(n), Int32(k), path))
             var sums = [Int32](repeating: 0, count: n)
-            cohort_int8_pack(w, Int32(n), Int32(k), &packed, &sums)
+            cohort_int8_pack(w, Int32(n), Int32(k), &packed, &sums, path)
             var own = [Int32](repeating: -1, count: m * n), theirs = [Int32](repeating: -2, count: m * n)
-            cohort_int8_gemm(a, Int32(m), Int32(k), k4, packed, Int32(n), &own, n, Int8Weights.usesVNNI ? 1 : 0)
+            cohort_int8_gemm(a, Int32(m), Int32(k), k4, packed, Int32(n), &own, n, path)
             let weights = w.withUnsafeBufferPointer { DNNLInt8Weights(values: $0.baseAddress!, n: n, k: k) }
             let product = try DNNLInt8Matmul(dnnl: dnnl, m: m, n: n, k: k)
             let prepared = try product.prepare(weights)

@@ -2,34 +2,63 @@
 #define COHORT_INT8_KERNELS_H
 #include <stdint.h>
 
-// 8-bit inference kernels (Cohort's int8 Linear layers): activations quantised per batch to
-// uint8 with a zero point (ONNX DynamicQuantizeLinear's rule), weights int8 per output channel,
-// products accumulated in int32. The AVX-512 VNNI path is chosen at run time where the CPU has it.
+// 8-bit inference kernels (Cohort's int8 Linear layers). Activations are quantised per row (each
+// sample its own range, so a prediction never depends on the rest of its batch) to uint8 with a
+// zero point, by ONNX DynamicQuantizeLinear's rule applied to the row; weights are int8 per output
+// channel; products accumulate in int32, exactly, on every path. The path is chosen at run time
+// from cohort_cpu_features() (Sources/CCPU); every path gives the same bytes and the same int32s.
 
-/// 1 when the CPU (and the OS, for the ZMM state) supports AVX512F, AVX512BW and AVX512-VNNI.
-int cohort_int8_has_vnni(void);
+/// The kernel paths. A path's packed weight layout is its own: pack with the path you multiply with.
+typedef enum {
+    COHORT_INT8_PORTABLE = 0,  // C loops
+    COHORT_INT8_AVX2,          // AVX2: u8 and s8 widened to int16, VPMADDWD into int32 (exact; VPMADDUBSW is not)
+    COHORT_INT8_AVX_VNNI,      // VEX VPDPBUSD on YMM
+    COHORT_INT8_AVX512_VNNI,   // VPDPBUSD on ZMM
+    COHORT_INT8_NEON,          // aarch64 Advanced SIMD: widening multiply-accumulate
+    COHORT_INT8_DOTPROD,       // aarch64 SDOT on activations shifted to int8 (a - 128), corrected by 128 x the weight sums
+    COHORT_INT8_PATH_COUNT
+} cohort_int8_path;
 
-/// Columns of the packed weight layout are padded to this, the input dimension to a multiple of 4.
-enum { COHORT_INT8_COLUMN_BLOCK = 16 };
+/// The fastest path cohort_cpu_features() allows.
+cohort_int8_path cohort_int8_best_path(void);
 
-/// The uint8 quantisation of n values: scale = (max(0, max x) - min(0, min x)) / 255, zero point
-/// round(-min / scale), q = saturate(round(x / scale) + zero point), rounding half to even.
-/// `rows` rows of `n / rows` values are written with a row stride of `ldq` bytes (the padding is 0).
-/// use_avx512 (only where cohort_int8_has_vnni() says so) takes the AVX-512 path; both give the same bytes.
-void cohort_int8_quantize_u8(const float *x, long n, long rows, long ldq, uint8_t *q, float *scale, uint8_t *zero_point, int use_avx512);
+/// 1 when this CPU (within the COHORT_CPU cap) can run `path`, else 0.
+int cohort_int8_path_available(cohort_int8_path path);
 
-/// Bytes of the packed layout of an [n][k] int8 weight (n outputs of k inputs).
-long cohort_int8_packed_size(int n, int k);
+/// The path's name for reports ("portable", "avx2", "avx_vnni", "avx512_vnni", "neon", "dotprod").
+const char *cohort_int8_path_name(cohort_int8_path path);
 
-/// Packs w [n][k] row-major into the kernel's layout and writes each output's sum of weights
-/// (for the zero-point correction) to column_sums[n].
-void cohort_int8_pack(const int8_t *w, int n, int k, int8_t *packed, int32_t *column_sums);
+/// The input dimension of the quantised activations is padded with zeros to a multiple of this.
+enum { COHORT_INT8_K_ALIGN = 4 };
 
-/// c[m][n] (row stride ldc) = sum over k of a[i][k] * w[j][k], a uint8 [m][k4] (row stride lda,
-/// k4 = k rounded up to 4, padded with 0), w packed by cohort_int8_pack.
-void cohort_int8_gemm(const uint8_t *a, int m, int k, long lda, const int8_t *packed, int n, int32_t *c, long ldc, int use_vnni);
-/// y[m][n] = (c[i][j] - zero_point * column_sums[j]) * (input_scale * weight_scales[j]) + bias[j]
-/// (bias may be NULL): the int32 products back to floats, as ONNX's Cast, Mul and Add do.
-void cohort_int8_dequantize(const int32_t *c, int m, int n, const int32_t *column_sums, uint8_t zero_point, float input_scale,
-                            const float *weight_scales, const float *bias, float *y);
+/// Per-row uint8 quantisation of x [rows][k] (row stride ldx floats) into q [rows][ldq] (ldq >=
+/// k rounded up to COHORT_INT8_K_ALIGN; bytes k..ldq-1 of each row are written 0). For each row r:
+/// lo = min(0, min x_r), hi = max(0, max x_r), scale_r = (hi - lo) / 255 (computed in float),
+/// zero_r = saturate(round(-lo / scale_r)) to [0, 255], q = saturate(round(x / scale_r) + zero_r)
+/// to [0, 255], rounding half to even and dividing (not multiplying by a reciprocal) as ONNX's
+/// QuantizeLinear does. A row whose computed scale is 0 (a row of zeros) gets scale_r = 1 and zero_r = 0
+/// (the ONNX export's Where does the same). NaN saturates to 0.
+/// Every path writes the same bytes, scales and zero points as COHORT_INT8_PORTABLE.
+void cohort_int8_quantize_rows(const float *x, long rows, long k, long ldx, uint8_t *q, long ldq,
+                               float *scales, uint8_t *zero_points, cohort_int8_path path);
+
+/// Bytes of `path`'s packed layout of an [n][k] int8 weight (n outputs of k inputs).
+long cohort_int8_packed_size(int n, int k, cohort_int8_path path);
+
+/// Packs w [n][k] row-major into `path`'s layout (`packed` has cohort_int8_packed_size bytes)
+/// and writes each output's sum of weights to column_sums[n] (the zero-point correction).
+void cohort_int8_pack(const int8_t *w, int n, int k, int8_t *packed, int32_t *column_sums, cohort_int8_path path);
+
+/// c[m][n] (row stride ldc) = sum over k of a[i][k] * w[j][k], exact in int32: a uint8 [m][k]
+/// (row stride lda >= k rounded up to 4, padded with 0 as cohort_int8_quantize_rows writes it),
+/// w packed for the same path. No zero point is applied here. Exact while k * 255 * 128 < 2^31
+/// (k <= 65793).
+void cohort_int8_gemm(const uint8_t *a, int m, int k, long lda, const int8_t *packed, int n, int32_t *c, long ldc,
+                      cohort_int8_path path);
+
+/// y[i][j] = (float)(c[i][j] - zero_points[i] * column_sums[j]) * (scales[i] * weight_scales[j]) + bias[j]
+/// (bias may be NULL; c and y have row stride n): the int32 products back to floats, as the ONNX
+/// export's Sub, Cast, Mul and Add compute them (the two scales multiplied in float first).
+void cohort_int8_dequantize(const int32_t *c, int m, int n, const int32_t *column_sums, const uint8_t *zero_points,
+                            const float *scales, const float *weight_scales, const float *bias, float *y);
 #endif

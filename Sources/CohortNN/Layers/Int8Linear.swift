@@ -5,28 +5,36 @@ import Foundation
 /// Which kernel multiplies an int8 Linear layer's uint8 activations by its int8 weights. Both give
 /// the same int32 accumulators (`DNNLInt8MatmulTests`), so the choice changes speed only.
 public enum Int8Backend: String, CaseIterable, Sendable {
-    /// `cohort_int8_gemm` (Sources/CInt8): AVX-512 VNNI where the CPU has it, a portable loop
-    /// elsewhere; one thread.
+    /// `cohort_int8_gemm` (Sources/CInt8) on the fastest path the CPU allows (`Int8Weights.path`:
+    /// AVX-512 VNNI, AVX-VNNI, AVX2, dot product, NEON, or the portable loop); one thread.
     case cohort
     /// oneDNN's u8 x s8 -> s32 matmul (`DNNLInt8Matmul`), on oneDNN's (OpenMP's) threads.
     case oneDNN = "onednn"
 }
 
 /// A Linear layer's weight as int8, one float scale per output (`Int8Quantization`), packed for
-/// the integer kernel with each output's weight sum (and kept for oneDNN, which reorders it into
-/// its own layout once per layer). Inference multiplies uint8 activations (quantised per batch) by
-/// it with 32-bit accumulation, by the kernel `Int8Weights.backend(batch:inFeatures:outFeatures:)` names.
+/// the integer kernel's path with each output's weight sum (and kept for oneDNN, which reorders it
+/// into its own layout once per layer). Inference multiplies uint8 activations (each row quantised
+/// by its own range, so a sample's output does not depend on its batch) by it with exact 32-bit
+/// accumulation, by the kernel `Int8Weights.backend(batch:inFeatures:outFeatures:)` names.
 public final class Int8Weights {
     public let outFeatures: Int, inFeatures: Int
     public let scales: [Float]
+    /// The kernel path `packed` is laid out for (and that multiplies with it).
+    public let path: cohort_int8_path
     let packed: [Int8]
     let columnSums: [Int32]
     /// The weights for oneDNN; nil where oneDNN's int8 products are unavailable or inexact.
     let dnnl: DNNLInt8Weights?
-    /// Chosen once per process from the CPU's features.
-    public static let usesVNNI = cohort_int8_has_vnni() != 0
+    /// The fastest path of Cohort's kernel on this CPU within the COHORT_CPU cap, chosen once.
+    public static let defaultPath = cohort_int8_best_path()
+    /// Every path this CPU can run (tests compare each with the portable one).
+    public static var availablePaths: [cohort_int8_path] {
+        (0..<COHORT_INT8_PATH_COUNT.rawValue).map { cohort_int8_path(rawValue: $0) }.filter { cohort_int8_path_available($0) != 0 }
+    }
+    public static func name(of path: cohort_int8_path) -> String { String(cString: cohort_int8_path_name(path)) }
     /// What Cohort's own kernel runs on here, for reports.
-    public static var cohortKernelName: String { usesVNNI ? "AVX-512 VNNI" : "portable loop" }
+    public static var cohortKernelName: String { name(of: defaultPath) }
 
     /// The default per product shape, from `cohort bench int8 --rounds 7 --batches
     /// 1,16,32,64,128,256 --threads 1` (twice, whole int8 layers, oneDNN / Cohort, idle machine):
@@ -80,16 +88,19 @@ public final class Int8Weights {
         }
     }
 
-    /// `values` [out][in] and `scales` [out], as a quantised file stores them.
-    public init(values: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int) {
+    /// `values` [out][in] and `scales` [out], as a quantised file stores them, packed for `path`
+    /// (one this CPU can run).
+    public init(values: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int, path: cohort_int8_path = Int8Weights.defaultPath) {
         precondition(values.count == outFeatures * inFeatures && scales.count == outFeatures, "int8 weight layout")
+        precondition(cohort_int8_path_available(path) != 0, "int8 path \(Int8Weights.name(of: path)) is not available on this CPU")
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.scales = scales
-        var packed = [Int8](repeating: 0, count: cohort_int8_packed_size(Int32(outFeatures), Int32(inFeatures)))
+        self.path = path
+        var packed = [Int8](repeating: 0, count: cohort_int8_packed_size(Int32(outFeatures), Int32(inFeatures), path))
         var sums = [Int32](repeating: 0, count: outFeatures)
         packed.withUnsafeMutableBufferPointer { p in
-            sums.withUnsafeMutableBufferPointer { cohort_int8_pack(values, Int32(outFeatures), Int32(inFeatures), p.baseAddress, $0.baseAddress) }
+            sums.withUnsafeMutableBufferPointer { cohort_int8_pack(values, Int32(outFeatures), Int32(inFeatures), p.baseAddress, $0.baseAddress, path) }
         }
         self.packed = packed
         columnSums = sums
@@ -100,9 +111,9 @@ public final class Int8Weights {
 }
 
 extension Linear {
-    /// Inference in int8: quantise the batch, integer product, then per output
-    /// y = (sum (q - zero point) w) * (input scale * weight scale) + bias, as ONNX's
-    /// DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Add compute it (`cohort export`).
+    /// Inference in int8: quantise each row by its range, integer product, then per output
+    /// y = (sum q w - zero point x sum w) * (row scale * weight scale) + bias, as the exported
+    /// graph's per-row quantisation, MatMulInteger, Sub, Cast, Mul and Add compute it (`cohort export`).
     func int8Forward(_ x: Var, _ weights: Int8Weights, _ tape: Tape) throws -> Var {
         let batch = x.shape[0], backend = Int8Weights.backend(batch: batch, inFeatures: weights.inFeatures,
                                                                      outFeatures: weights.outFeatures)
@@ -124,8 +135,10 @@ final class Int8LinearNode: TapeNode {
     let wanted: Int8Backend, backend: Int8Backend
     var x: Var
     let output: Var
-    /// Quantised inputs, rows padded to a multiple of 4 bytes with zeros.
+    /// Quantised inputs, rows padded to a multiple of 4 bytes with zeros, and each row's scale and zero point.
     private var quantized: [UInt8]
+    private var rowScales: [Float]
+    private var rowZeros: [UInt8]
     private var accumulators: [Int32]
     private let stride: Int
     /// oneDNN: the product of this batch's shape and the weights in its layout.
@@ -151,14 +164,19 @@ final class Int8LinearNode: TapeNode {
         output = Var(output: [batch, weights.outFeatures], requiresGrad: false)
         stride = (weights.inFeatures + 3) / 4 * 4
         quantized = [UInt8](repeating: 0, count: batch * stride)
+        rowScales = [Float](repeating: 1, count: batch)
+        rowZeros = [UInt8](repeating: 0, count: batch)
         accumulators = [Int32](repeating: 0, count: batch * weights.outFeatures)
     }
 
     func forward() {
-        let (k, nOut) = (weights.inFeatures, weights.outFeatures)
-        var scale: Float = 0, zero: UInt8 = 0
+        let (k, nOut, path) = (weights.inFeatures, weights.outFeatures, weights.path)
         quantized.withUnsafeMutableBufferPointer { q in
-            cohort_int8_quantize_u8(x.value.pointer, batch * k, batch, stride, q.baseAddress, &scale, &zero, Int8Weights.usesVNNI ? 1 : 0)
+            rowScales.withUnsafeMutableBufferPointer { s in
+                rowZeros.withUnsafeMutableBufferPointer { z in
+                    cohort_int8_quantize_rows(x.value.pointer, batch, k, k, q.baseAddress, stride, s.baseAddress, z.baseAddress, path)
+                }
+            }
         }
         if let product, let productWeights {
             quantized.withUnsafeBufferPointer { q in
@@ -168,8 +186,7 @@ final class Int8LinearNode: TapeNode {
             quantized.withUnsafeBufferPointer { q in
                 weights.packed.withUnsafeBufferPointer { w in
                     accumulators.withUnsafeMutableBufferPointer { c in
-                        cohort_int8_gemm(q.baseAddress, Int32(batch), Int32(k), stride, w.baseAddress, Int32(nOut), c.baseAddress, nOut,
-                                         Int8Weights.usesVNNI ? 1 : 0)
+                        cohort_int8_gemm(q.baseAddress, Int32(batch), Int32(k), stride, w.baseAddress, Int32(nOut), c.baseAddress, nOut, path)
                     }
                 }
             }
@@ -177,7 +194,7 @@ final class Int8LinearNode: TapeNode {
         accumulators.withUnsafeBufferPointer { c in
             weights.columnSums.withUnsafeBufferPointer { sums in
                 weights.scales.withUnsafeBufferPointer { ws in
-                    cohort_int8_dequantize(c.baseAddress, Int32(batch), Int32(nOut), sums.baseAddress, zero, scale, ws.baseAddress,
+                    cohort_int8_dequantize(c.baseAddress, Int32(batch), Int32(nOut), sums.baseAddress, rowZeros, rowScales, ws.baseAddress,
                                            layer.bias?.value.pointer, output.value.pointer)
                 }
             }

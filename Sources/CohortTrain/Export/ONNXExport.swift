@@ -6,9 +6,10 @@ import Foundation
 
 /// `cohort export CHECKPOINT --onnx FILE`: the network of a checkpoint or model file as an ONNX
 /// graph (opset 17) that takes raw inputs (the saved normalisation is the graph's first two nodes)
-/// and gives logits, or regression values. Int8 files export their Linear layers as onnxruntime's
-/// dynamic quantisation does (DynamicQuantizeLinear, MatMulInteger with the stored int8 weights,
-/// the scales applied after), which is also how Cohort computes them; int8 convolution weights are
+/// and gives logits, or regression values. Int8 files export their Linear layers as dynamic quantisation
+/// row by row (each row's range, scale and zero point written out in float ops, MatMulInteger with
+/// the stored int8 weights, the zero point's correction and the scales applied after), which is
+/// also how Cohort computes them; int8 convolution weights are
 /// dequantised by a DequantizeLinear node.
 public enum ONNXExport {
     public static let opset = 17
@@ -117,18 +118,35 @@ struct LayerWriter {
         guard let (q, scales) = try int8(l.weight) else {
             return graph.add("Gemm", [x, constant(l.weight)] + (bias.map { [$0] } ?? []), attributes: [.int("transB", 1)])
         }
-        // Dynamic quantisation, as Cohort's int8 inference computes it: inputs to uint8 per batch
-        // (scale and zero point from the batch's range), an integer product with the int8 weights
-        // [in, out], then the two scales and the bias.
+        // Dynamic quantisation row by row, as Cohort's int8 inference computes it
+        // (cohort_int8_quantize_rows): each input row to uint8 by its own range, so a sample's
+        // output does not depend on its batch. DynamicQuantizeLinear takes one range for the whole
+        // tensor, so the rule is written out: lo = min(0, row min), hi = max(0, row max),
+        // scale = (hi - lo) / 255 (1 for a row of zeros), zero point = clip(round(-lo / scale)),
+        // q = clip(round(x / scale) + zero point). Then the integer product with the int8
+        // weights [in, out], the zero point's correction (zero point x each output's weight sum,
+        // in int32), and the two scales and the bias.
         let (out, inputs) = (l.outFeatures, l.inFeatures)
         var transposed = [Int8](repeating: 0, count: q.count)
         for o in 0..<out { for i in 0..<inputs { transposed[i * out + o] = q[o * inputs + i] } }
+        let weightSums = (0..<out).map { o in (0..<inputs).reduce(Int32(0)) { $0 + Int32(q[o * inputs + $1]) } }
         let name = path(l.weight)
         let w = graph.constant(name + ".int8", int8: transposed, dims: [inputs, out])
-        let q8 = graph.add("DynamicQuantizeLinear", [x], outputs: 3, hint: "quantized")
-        let (quantized, xScale, xZero) = (q8[0], q8[1], q8[2])
-        let product = graph.add("MatMulInteger", [quantized, w, xZero], hint: "product")
-        let asFloat = graph.add("Cast", [product], attributes: [.int("to", ONNXModel.ElementType.float.rawValue)])
+        let zero = graph.constant(name + ".q.zero", [0], dims: []), one = graph.constant(name + ".q.one", [1], dims: [])
+        let top = graph.constant(name + ".q.255", [255], dims: [])
+        let rowMin = graph.add("ReduceMin", [x], attributes: [.ints("axes", [1]), .int("keepdims", 1)], hint: "row_min")
+        let rowMax = graph.add("ReduceMax", [x], attributes: [.ints("axes", [1]), .int("keepdims", 1)], hint: "row_max")
+        let lo = graph.add("Min", [rowMin, zero]), hi = graph.add("Max", [rowMax, zero])
+        let rangeScale = graph.add("Div", [graph.add("Sub", [hi, lo]), top], hint: "range_scale")
+        let xScale = graph.add("Where", [graph.add("Equal", [rangeScale, zero]), one, rangeScale], hint: "row_scale")
+        let xZero = graph.add("Clip", [graph.add("Round", [graph.add("Div", [graph.add("Neg", [lo]), xScale])]), zero, top], hint: "row_zero_point")
+        let scaled = graph.add("Add", [graph.add("Round", [graph.add("Div", [x, xScale])]), xZero])
+        let quantized = graph.add("Cast", [graph.add("Clip", [scaled, zero, top])], attributes: [.int("to", ONNXModel.ElementType.uint8.rawValue)],
+                                  hint: "quantized")
+        let product = graph.add("MatMulInteger", [quantized, w], hint: "product")
+        let zeroAsInt = graph.add("Cast", [xZero], attributes: [.int("to", ONNXModel.ElementType.int32.rawValue)])
+        let correction = graph.add("Mul", [zeroAsInt, graph.constant(name + ".sums", int32: weightSums, dims: [out])], hint: "correction")
+        let asFloat = graph.add("Cast", [graph.add("Sub", [product, correction])], attributes: [.int("to", ONNXModel.ElementType.float.rawValue)])
         let scale = graph.add("Mul", [xScale, graph.constant(name + ".scale", scales, dims: [out])], hint: "scale")
         let y = graph.add("Mul", [asFloat, scale], hint: "dequantized")
         return bias.map { graph.add("Add", [y, $0]) } ?? y
