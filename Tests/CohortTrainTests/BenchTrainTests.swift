@@ -6,8 +6,9 @@ import Foundation
 /// allocate nothing, in one process and under mpirun with the shared-memory reducer or Hogwild (the
 /// release build: the debug build's unoptimised code allocates where the release build does not).
 /// The MPI reducer is not among them: Open MPI's allreduce mallocs its own temporary buffers.
-/// oneDNN's executions malloc their argument maps; the bench counts those apart (calibrated on a
-/// bare primitive), and Cohort's own remainder must be zero, in fp32 and bf16.
+/// oneDNN's executions malloc (their argument maps, and per implementation more: brgemm on AVX-512,
+/// gemm:jit on AVX2); the bench counts the allocations made during each execution apart, exactly,
+/// and Cohort's own remainder must be zero, in fp32 and bf16, whichever implementation oneDNN picks.
 final class BenchTrainTests: XCTestCase {
     var release: URL {
         CLI.binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("release/cohort")
@@ -24,7 +25,7 @@ final class BenchTrainTests: XCTestCase {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], output.stdout)
     }
 
-    /// Cohort's own allocations per step: all of them less oneDNN's.
+    /// Cohort's own allocations per step: all of them less those made inside oneDNN's executions.
     func own(_ r: [String: Any]) -> Double? {
         guard let all = r["allocationsPerStep"] as? Double, let library = r["oneDNNAllocationsPerStep"] as? Double else { return nil }
         return all - library

@@ -48,14 +48,16 @@ enum CLI {
                       stderr: String(decoding: errData.get(), as: UTF8.self))
     }
 
-    /// One BLAS thread and the same kernels for every child, so runs compare bit for bit (a
-    /// different thread count or kernel sums in another order). The kernels are the ones
-    /// launch/env.sh chose (launch/test sources it): OPENBLAS_CORETYPE is passed on as it is.
+    /// One BLAS thread, one oneDNN (OpenMP) thread and the same kernels for every child, so runs
+    /// compare bit for bit (a different thread count or kernel sums in another order) and ranks
+    /// sharing the 2 cores do not oversubscribe them. The kernels are the ones launch/env.sh chose
+    /// (launch/test sources it): OPENBLAS_CORETYPE and COHORT_CPU are passed on as they are.
     static var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         env["OPENBLAS_NUM_THREADS"] = "1"
+        env["OMP_NUM_THREADS"] = "1"
         return env
     }
 

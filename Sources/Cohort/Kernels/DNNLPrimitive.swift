@@ -70,8 +70,11 @@ final class DNNLPrimitive {
         dnnl_memory_set_data_handle(src, UnsafeMutableRawPointer(mutating: ps))
         dnnl_memory_set_data_handle(weights, UnsafeMutableRawPointer(mutating: pw))
         dnnl_memory_set_data_handle(dst, pd)
+        let allocationsBefore = dnnl.allocationCounter?()
         let status = dnnl_primitive_execute(primitive, dnnl.stream, 4, args)
         precondition(status == dnnl_success, "oneDNN: \(what) execution failed (status \(status.rawValue))")
         dnnl_stream_wait(dnnl.stream)  // returns at once on the OpenMP CPU runtime, which executes in place
+        if let allocationsBefore, let count = dnnl.allocationCounter { dnnl.allocationsInside += count() - allocationsBefore }
+        dnnl.executions += 1
     }
 }

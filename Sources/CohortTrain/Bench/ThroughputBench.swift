@@ -77,8 +77,8 @@ public enum ThroughputBench {
         public var stepMs: Double
         /// Heap allocations per step after warm-up (when an allocation counter is given).
         public var allocationsPerStep: Double?
-        /// Of those, oneDNN's own: its executions per step x the allocations one execution makes by
-        /// itself (`DNNL.allocationsPerExecution`); the rest are Cohort's.
+        /// Of those, the ones made while oneDNN executed its primitives (counted around each
+        /// execution, `DNNL.allocationsInside`); the rest are Cohort's.
         public var oneDNNAllocationsPerStep: Double?
         /// oneDNN primitive executions per step.
         public var oneDNNExecutionsPerStep: Double
@@ -164,12 +164,15 @@ public enum ThroughputBench {
         var indices = sampler.indices(epoch: 0)
         var position = 0, epoch = 0
         var waited: UInt64 = 0, start: UInt64 = 0
-        var allocationsAtStart = 0, executionsAtStart = (plain: 0, accumulating: 0), bytesAtStart = 0
+        var allocationsAtStart = 0, executionsAtStart = 0, insideAtStart = 0, bytesAtStart = 0
+        DNNL.shared?.allocationCounter = allocationCount
+        defer { DNNL.shared?.allocationCounter = nil }
         for s in 0..<(warmup + steps) {
             if s == warmup {
                 try comm.barrier()
                 waited = 0; inFlight = 0; overlapped = 0
-                executionsAtStart = DNNL.shared?.executions ?? (plain: 0, accumulating: 0)
+                executionsAtStart = DNNL.shared?.executions ?? 0
+                insideAtStart = DNNL.shared?.allocationsInside ?? 0
                 allocationsAtStart = allocationCount?() ?? 0
                 bytesAtStart = sync.bytesSent
                 start = TraceRecorder.now()
@@ -181,14 +184,8 @@ public enum ThroughputBench {
         }
         let elapsed = Double(TraceRecorder.now() - start) * 1e-9
         let allocations = allocationCount.map { Double($0() - allocationsAtStart) / Double(steps) }
-        let executed = DNNL.shared?.executions ?? (plain: 0, accumulating: 0)
-        let plain = Double(executed.plain - executionsAtStart.plain) / Double(steps)
-        let accumulating = Double(executed.accumulating - executionsAtStart.accumulating) / Double(steps)
-        let oneDNNAllocations = try allocationCount.map { count in
-            let bf16 = precision == .bf16
-            return plain * (try DNNL.allocationsPerExecution(bf16: bf16, accumulate: false, counting: count))
-                + accumulating * (try DNNL.allocationsPerExecution(bf16: bf16, accumulate: true, counting: count))
-        }
+        let executions = Double((DNNL.shared?.executions ?? 0) - executionsAtStart) / Double(steps)
+        let oneDNNAllocations = allocationCount.map { _ in Double((DNNL.shared?.allocationsInside ?? 0) - insideAtStart) / Double(steps) }
         // Every rank's samples count; the slowest rank decides the time.
         let slowest = try comm.allgather(elapsed.bitPattern).map(Double.init(bitPattern:)).max()!
         var sums = [Double(steps * batch), Double(waited) * 1e-9, Double(inFlight) * 1e-9, Double(overlapped) * 1e-9,
@@ -205,7 +202,7 @@ public enum ThroughputBench {
                       allreduceOverlappedMs: reducer == nil ? nil : meanMsPerStep(sums[3]),
                       wireBytesPerStep: sums[4] / Double(steps),
                       stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations,
-                      oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: plain + accumulating, peakMemoryMB: peakMemoryMB())
+                      oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: executions, peakMemoryMB: peakMemoryMB())
     }
 
     static func peakMemoryMB() -> Double {
