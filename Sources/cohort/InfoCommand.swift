@@ -1,0 +1,44 @@
+import ArgumentParser
+import CInt8
+import Cohort
+import CohortDistributed
+import CohortNN
+import Foundation
+
+/// `cohort info`: the CPU, the COHORT_CPU cap, and the path every kernel family takes here and why,
+/// so a user (or a bug report) can tell which code ran.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "The CPU, its features, the COHORT_CPU cap, and the path each kernel family (int8, bf16, wire codec, fp32 products) takes here.")
+
+    func run() throws {
+        try failOnError {
+            let names = { (features: [CPU.Feature]) in features.isEmpty ? "none" : features.map(\.name).joined(separator: " ") }
+            print("cpu: \(CPU.modelName)")
+            print("detected: \(names(CPU.detected))")
+            print("COHORT_CPU: \(CPU.cap)\(CPU.isCapped ? "" : " (unset)"); kernels may use: \(names(CPU.features))")
+            let env = ProcessInfo.processInfo.environment
+            print("openblas \(BLAS.coreName) core\(env["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""); "
+                  + "onednn \(DNNL.version) isa \(DNNL.isa)\(CPU.isCapped ? " (capped by COHORT_CPU)" : env["DNNL_MAX_CPU_ISA"].map { " (DNNL_MAX_CPU_ISA=\($0))" } ?? "")")
+            let int8 = Int8Weights.defaultPath
+            let others = (0..<COHORT_INT8_PATH_COUNT.rawValue).map { cohort_int8_path(rawValue: $0) }.filter { $0 != int8 }
+            let rows: [(String, String, String)] = [
+                ("fp32 products", GEMM.fp32Backend.rawValue, GEMM.fp32BackendReason),
+                ("int8 products", Int8Weights.name(of: int8),
+                 "fastest this CPU runs; also runs: \(Int8Weights.availablePaths.filter { $0 != int8 }.map(Int8Weights.name(of:)).joined(separator: ", ")); "
+                 + "not here: \(others.filter { cohort_int8_path_available($0) == 0 }.map(Int8Weights.name(of:)).joined(separator: ", "))"),
+                ("int8 on onednn", Int8Weights.oneDNNAvailable ? "yes" : "no",
+                 Int8Weights.oneDNNAvailable ? "large products (\(Int8Weights.kernelDescription))" : "oneDNN's int8 is exact only with VNNI (isa \(DNNL.isa))"),
+                ("bf16 rounding", BFloat16.roundingPath.path, BFloat16.roundingPath.why),
+                ("bf16 products", CPUFeatures.avx512BF16 ? "onednn" : "refused",
+                 CPUFeatures.avx512BF16 ? "avx512_bf16" : "needs avx512_bf16 (emulated in fp32 on request: allow_emulated_bf16)"),
+                ("wire fp16/bf16", WireCodec.path.path, WireCodec.path.why),
+            ]
+            print("kernel family    path          why")
+            for (family, path, why) in rows {
+                print(family.padding(toLength: 17, withPad: " ", startingAt: 0) + path.padding(toLength: 14, withPad: " ", startingAt: 0) + why)
+            }
+        }
+    }
+}
