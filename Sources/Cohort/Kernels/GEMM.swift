@@ -1,5 +1,3 @@
-import CDNNL
-
 /// Which library computes a product.
 public enum GEMMBackend: String, Sendable, Codable, CaseIterable {
     case openBLAS = "openblas"
@@ -59,28 +57,20 @@ public final class GEMM {
     /// oneDNN's implementation name ("brg:avx512_core_bf16"), or "openblas sgemm".
     public var implementation: String { dnnl?.implementation ?? "openblas sgemm" }
 
-    /// The fp32 backend, by the implementation oneDNN's f32 matmul takes on this CPU.
-    /// `cohort bench blas --threads 1` times both through this class on square sizes and on the
-    /// MLP's and CNN's own products (README **Every CPU**): where oneDNN 2.6.3 runs brgemm (an
-    /// AVX-512 ISA, within COHORT_CPU), it was faster than OpenBLAS on every product the MLP and
-    /// CNN run (1.11-1.51x on a Cooperlake Xeon); on AVX2 it runs gemm:jit, which was slower than
-    /// OpenBLAS's Haswell/Zen kernels, so fp32 products go to OpenBLAS there. The bench prints the
-    /// choice next to the timings, so a machine where the rule is wrong shows it.
-    static var measuredFP32Backend: GEMMBackend { oneDNNRunsBrgemm ? .oneDNN : .openBLAS }
+    /// The fp32 backend: oneDNN wherever it has a CPU engine. `cohort bench blas --threads 1`
+    /// times both through this class on square sizes and on the MLP's and CNN's own products
+    /// (docs/cpus.md): on a Cooperlake Xeon oneDNN 2.6.3's f32 brgemm beat OpenBLAS on every product
+    /// the MLP and CNN run (1.11-1.51x); on an AVX2 EPYC its gemm:jit matched OpenBLAS's Zen kernels
+    /// on those products (0.97-1.18x) and was 3.6-4.0x faster at 256 x 256 x 256, and the mlp
+    /// training step was within noise of OpenBLAS's (0.98-1.10x, `bench train --fp32-backend`). The
+    /// bench prints the choice next to the timings, so a machine where OpenBLAS wins shows it.
+    static var measuredFP32Backend: GEMMBackend { .oneDNN }
 
-    /// Whether oneDNN's f32 matmul is brgemm here (AVX-512 and above), rather than gemm:jit.
-    static let oneDNNRunsBrgemm: Bool = {
-        switch DNNL.effectiveISA {
-        case dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx: return true
-        default: return false
-        }
-    }()
-
-    /// Why fp32 products run where they do (`cohort info`, the benches).
+    /// Why fp32 products run where they do (`cohort info`).
     public static var fp32BackendReason: String {
         if let fp32Override { return "forced to \(fp32Override.rawValue)" }
         if DNNL.shared == nil { return "oneDNN has no CPU engine" }
-        return oneDNNRunsBrgemm ? "oneDNN's f32 matmul is brgemm on \(DNNL.isa)" : "oneDNN's f32 matmul is gemm:jit on \(DNNL.isa), slower than OpenBLAS \(BLAS.coreName)"
+        return "oneDNN's f32 matmul (\(DNNL.isa)) was at least as fast as OpenBLAS \(BLAS.coreName) in bench blas on AVX2 and AVX-512"
     }
 
     /// Where fp32 products made now run: the override, else the measured choice.
