@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "cohort",
             dependencies: [
-                "Cohort", "CohortNN", "CohortDistributed", "CohortTrain", "CohortDistill", "CBLASReference", "CAllocationCounter", "CInt8",
+                "Cohort", "CohortNN", "CohortData", "CohortDistributed", "CohortTrain", "CohortDistill", "CBLASReference", "CAllocationCounter", "CInt8",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cohort"),
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN", "CInt8"], path: "Tests/CohortNNTests"),
         .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain", "CZlib", "CWire"],
                     path: "Tests/CohortTrainTests"),
-        .testTarget(name: "CohortDistillTests", dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortTrain", "CohortDistill"],
+        .testTarget(name: "CohortDistillTests", dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain", "CohortDistill"],
                     path: "Tests/CohortDistillTests"),
     ]
 )

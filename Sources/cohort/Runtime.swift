@@ -10,6 +10,7 @@ extension Runtime {
     static func communicator() throws -> Communicator {
         // Progress lines reach a log file or pipe as they happen, not when the buffer fills.
         setvbuf(stdout, nil, _IOLBF, 0)
+        _ = CPU.cap  // a COHORT_CPU that names no level ends the process here, on every rank, before any work
         guard MPICommunicator.launchedByMPI else { return SingleProcessCommunicator() }
         // Every collective of the job is a watched wait: a rank that stops making progress ends
         // the job with a message instead of freezing the others (distributed.timeout).
