@@ -59,7 +59,7 @@ public final class GEMM {
 
     /// The fp32 backend: oneDNN wherever it has a CPU engine. `cohort bench blas --threads 1`
     /// times both through this class on square sizes and on the MLP's and CNN's own products
-    /// (docs/cpus.md): on a Cooperlake Xeon oneDNN 2.6.3's f32 brgemm beat OpenBLAS on every product
+    /// (docs/benchmarks.md): on a Cooperlake Xeon oneDNN 2.6.3's f32 brgemm beat OpenBLAS on every product
     /// the MLP and CNN run (1.11-1.51x); on an AVX2 EPYC its gemm:jit matched OpenBLAS's Zen kernels
     /// on those products (0.97-1.18x) and was 3.6-4.0x faster at 256 x 256 x 256, and the mlp
     /// training step was within noise of OpenBLAS's (0.98-1.10x, `bench train --fp32-backend`). The
