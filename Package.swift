@@ -14,7 +14,15 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cohort", targets: ["cohort"]),
+        // The modules a user programs against (examples/ builds programs on them as a user would).
         .library(name: "Cohort", targets: ["Cohort"]),
+        .library(name: "CohortNN", targets: ["CohortNN"]),
+        .library(name: "CohortOptim", targets: ["CohortOptim"]),
+        .library(name: "CohortData", targets: ["CohortData"]),
+        .library(name: "CohortFormats", targets: ["CohortFormats"]),
+        .library(name: "CohortDistributed", targets: ["CohortDistributed"]),
+        .library(name: "CohortTrain", targets: ["CohortTrain"]),
+        .library(name: "CohortDistill", targets: ["CohortDistill"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

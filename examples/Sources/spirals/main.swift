@@ -1,0 +1,46 @@
+// A training loop of one's own, run as `mpirun -np 2 spirals` (or alone): each rank takes its shard of
+// every global batch, Cohort's gradient synchronisation averages the gradients (shared memory on a
+// node, hierarchical across nodes), rank 0 saves the weights and reports the test accuracy.
+import Cohort
+import CohortData
+import CohortDistributed
+import CohortFormats
+import CohortNN
+import CohortOptim
+import CohortTrain
+import ExampleData
+import ExampleLayers
+import Foundation
+
+let world: Communicator = MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+let (train, test) = (try TwoSpirals.make(count: 4000, noise: 0.02, seed: 1), try TwoSpirals.make(count: 1000, noise: 0.02, seed: 2))
+let network = Sequential([Linear(2, 64), LearnableSwish(features: 64), Linear(64, 64), LearnableSwish(features: 64), Linear(64, 2)])
+let model = try Model(network: network, inputShape: [2])
+model.initialize(rng: RandomStream(seed: 7))  // the same seed on every rank: the same first weights
+let optimizer = try SGD(parameterCount: model.parameters.count, options: .init(momentum: 0.9))
+let session = TrainingSession(model: model, optimizer: optimizer, seed: 7)
+let sync = try GradientSyncFactory.make(DistributedConfig(), parameters: model.parameters, topology: NodeTopology(world: world, ranksPerNode: nil))
+let globalBatch = 64, batch = globalBatch / world.size  // N ranks, one model: the global batch stays 64
+let step = try TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
+                            randomness: RandomStream(seed: 7))
+let sampler = try DistributedSampler(count: train.count, rank: world.rank, worldSize: world.size, seed: 7, shuffle: true, dropLast: true)
+var number = 0
+for epoch in 0..<20 {
+    let order = sampler.indices(epoch: epoch)
+    for start in stride(from: 0, through: order.count - batch, by: batch) {
+        number += 1
+        let lr = 0.1 * Float(0.5 * (1 + cos(Double.pi * Double(number) / Double(20 * order.count / batch))))  // cosine
+        _ = try step.run(positions: order[start..<(start + batch)], stream: UInt64(number), number: number, learningRate: lr)
+    }
+}
+let x = Tensor(zeros: [test.count, 2])
+for i in 0..<test.count { for (j, v) in test.rawValues(i).enumerated() { x.pointer[i * 2 + j] = v } }
+let logits = try model.predict(x)
+let correct = (0..<test.count).filter { i in (logits.pointer[2 * i + 1] > logits.pointer[2 * i] ? 1 : 0) == test.label(i) }.count
+let accuracy = Double(correct) / Double(test.count)
+if world.rank == 0 {
+    let tensors = Dictionary(uniqueKeysWithValues: zip(model.parameters.entries, model.parameters.parameters).map { ($0.path, $1.value) })
+    try Safetensors.write(floatTensors: tensors, to: URL(fileURLWithPath: "spirals.safetensors"))
+    print("\(world.size) rank(s), \(number) steps of \(globalBatch): test accuracy \(accuracy) (\(correct) of \(test.count)); weights in spirals.safetensors")
+}
+exit(accuracy >= 0.95 ? 0 : 1)
