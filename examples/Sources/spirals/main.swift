@@ -17,9 +17,10 @@ let (train, test) = (try TwoSpirals.make(count: 4000, noise: 0.02, seed: 1), try
 let network = Sequential([Linear(2, 64), LearnableSwish(features: 64), Linear(64, 64), LearnableSwish(features: 64), Linear(64, 2)])
 let model = try Model(network: network, inputShape: [2])
 model.initialize(rng: RandomStream(seed: 7))  // the same seed on every rank: the same first weights
-let optimizer = try SGD(parameterCount: model.parameters.count, options: .init(momentum: 0.9))
-let session = TrainingSession(model: model, optimizer: optimizer, seed: 7)
 let sync = try GradientSyncFactory.make(DistributedConfig(), parameters: model.parameters, topology: NodeTopology(world: world, ranksPerNode: nil))
+let optimizer = try SGD(parameterCount: model.parameters.count, options: .init(momentum: 0.9))
+// The gradients live where the synchronisation reads them (shared memory between a node's ranks).
+let session = TrainingSession(model: model, optimizer: optimizer, seed: 7, gradientStorage: sync.gradientStorage)
 let globalBatch = 64, batch = globalBatch / world.size  // N ranks, one model: the global batch stays 64
 let step = try TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
                             randomness: RandomStream(seed: 7))
@@ -38,6 +39,11 @@ for i in 0..<test.count { for (j, v) in test.rawValues(i).enumerated() { x.point
 let logits = try model.predict(x)
 let correct = (0..<test.count).filter { i in (logits.pointer[2 * i + 1] > logits.pointer[2 * i] ? 1 : 0) == test.label(i) }.count
 let accuracy = Double(correct) / Double(test.count)
+// One model: every rank ends with the same parameters, bit for bit.
+let checksum = (0..<model.parameters.count).reduce(0.0) { $0 + Double(model.parameters.values.pointer[$1]) * Double($1 % 7 + 1) }
+var sums = [checksum]
+try world.allreduce(&sums)
+guard sums[0] == checksum * Double(world.size) else { print("rank \(world.rank): parameters differ between ranks"); exit(1) }
 if world.rank == 0 {
     let tensors = Dictionary(uniqueKeysWithValues: zip(model.parameters.entries, model.parameters.parameters).map { ($0.path, $1.value) })
     try Safetensors.write(floatTensors: tensors, to: URL(fileURLWithPath: "spirals.safetensors"))
