@@ -14,6 +14,7 @@
 //                so this restores sum a * w), then the panel in the avx_vnni layout.
 #include "int8_kernels.h"
 #include "cohort_cpu.h"
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -153,59 +154,133 @@ __attribute__((target("avx2"), always_inline)) static inline __m256i quantize8_a
     return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, _mm256_setzero_ps()), _mm256_set1_ps(255)));
 }
 
-__attribute__((target("avx2"))) static void quantize_rows_avx2(const float *x, long rows, long k, long ldx, uint8_t *q,
-                                                              long ldq, float *scales, uint8_t *zero_points) {
+// 8 lanes of a row's minimum and maximum (with 0), the last k % 8 inputs masked in by `tail`. Two
+// chains each, so the loop does not wait out vminps's latency. min(x, lo) keeps lo for a NaN x
+// (the second operand), as widen_range does.
+__attribute__((target("avx2"), always_inline)) static inline void range8_avx2(const float *src, long k, __m256i tail,
+                                                                               __m256 *lo, __m256 *hi) {
+    __m256 lo0 = _mm256_setzero_ps(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+    long i = 0;
+    for (; i + 16 <= k; i += 16) {
+        __m256 a = _mm256_loadu_ps(src + i), b = _mm256_loadu_ps(src + i + 8);
+        lo0 = _mm256_min_ps(a, lo0), hi0 = _mm256_max_ps(a, hi0);
+        lo1 = _mm256_min_ps(b, lo1), hi1 = _mm256_max_ps(b, hi1);
+    }
+    if (i + 8 <= k) {
+        __m256 a = _mm256_loadu_ps(src + i);
+        lo0 = _mm256_min_ps(a, lo0), hi0 = _mm256_max_ps(a, hi0);
+        i += 8;
+    }
+    if (i < k) {  // masked-off lanes load 0, which lo <= 0 <= hi already covers
+        __m256 a = _mm256_maskload_ps(src + i, tail);
+        lo1 = _mm256_min_ps(a, lo1), hi1 = _mm256_max_ps(a, hi1);
+    }
+    *lo = _mm256_min_ps(lo0, lo1), *hi = _mm256_max_ps(hi0, hi1);
+}
+
+// Lane r of the result is the minimum (max = 0) or maximum of v[r]'s 8 lanes: a transpose and
+// reduce of 8 rows at once, 7 shuffles and 7 operations, instead of a chain of 6 per row. No lane
+// holds a NaN or -0, so the order does not matter.
+__attribute__((target("avx2"), always_inline)) static inline __m256 reduce8x8_avx2(const __m256 v[8], int max) {
+#define OP(x, y) (max ? _mm256_max_ps(x, y) : _mm256_min_ps(x, y))
+    __m256 t[4], u[2];
+    for (int p = 0; p < 4; p++) t[p] = OP(_mm256_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm256_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+    for (int p = 0; p < 2; p++)
+        u[p] = OP(_mm256_shuffle_ps(t[2 * p], t[2 * p + 1], 0x44), _mm256_shuffle_ps(t[2 * p], t[2 * p + 1], 0xee));
+    return OP(_mm256_permute2f128_ps(u[0], u[1], 0x20), _mm256_permute2f128_ps(u[0], u[1], 0x31));
+#undef OP
+}
+
+// One row's bytes, given its scale, reciprocal and zero point.
+__attribute__((target("avx2"), always_inline)) static inline void quantize_row_avx2(const float *src, long k, uint8_t *dst,
+                                                                                     long ldq, __m256i tail, float scale,
+                                                                                     float reciprocal, uint8_t zero_point,
+                                                                                     int multiply) {
     // packs/packus work within 128-bit lanes: dword 4L + t of their result holds bytes 4L..4L+3
     // of the t-th vector; this puts them back in order.
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (long row = 0; row < rows; row++) {
-        const float *src = x + row * ldx;
-        uint8_t *dst = q + row * ldq;
-        // Two chains each, so the loop does not wait out vminps's latency. min(x, lo) keeps lo for
-        // a NaN x (the second operand), as widen_range does.
-        __m256 lo0 = _mm256_setzero_ps(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
-        long i = 0;
-        for (; i + 16 <= k; i += 16) {
-            __m256 a = _mm256_loadu_ps(src + i), b = _mm256_loadu_ps(src + i + 8);
-            lo0 = _mm256_min_ps(a, lo0), hi0 = _mm256_max_ps(a, hi0);
-            lo1 = _mm256_min_ps(b, lo1), hi1 = _mm256_max_ps(b, hi1);
+    __m256 s = _mm256_set1_ps(scale), inv = _mm256_set1_ps(reciprocal), z = _mm256_set1_ps(zero_point);
+    long j = 0;
+    for (; j + 32 <= k; j += 32) {
+        __m256i a = quantize8_avx2(_mm256_loadu_ps(src + j), s, inv, z, multiply);
+        __m256i b = quantize8_avx2(_mm256_loadu_ps(src + j + 8), s, inv, z, multiply);
+        __m256i c = quantize8_avx2(_mm256_loadu_ps(src + j + 16), s, inv, z, multiply);
+        __m256i d = quantize8_avx2(_mm256_loadu_ps(src + j + 24), s, inv, z, multiply);
+        __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+        _mm256_storeu_si256((__m256i *)(dst + j), _mm256_permutevar8x32_epi32(bytes, order));
+    }
+    for (; j + 8 <= k; j += 8) {
+        __m256i v = quantize8_avx2(_mm256_loadu_ps(src + j), s, inv, z, multiply);
+        __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(dst + j), _mm_packus_epi16(words, words));
+    }
+    long done = k;
+    if (j < k) {
+        // The last k % 8 inputs in one masked vector, not a scalar loop (k = 100 is 96 + 4). Its
+        // store covers the zero padding to a multiple of 4 and no further (ldq may end there).
+        __m256i v = _mm256_and_si256(quantize8_avx2(_mm256_maskload_ps(src + j, tail), s, inv, z, multiply), tail);
+        __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        __m128i bytes = _mm_packus_epi16(words, words);
+        if (k - j > 4) {
+            _mm_storel_epi64((__m128i *)(dst + j), bytes);
+            done = j + 8;
+        } else {
+            uint32_t four = (uint32_t)_mm_cvtsi128_si32(bytes);
+            memcpy(dst + j, &four, 4);
+            done = j + 4;
         }
-        if (i + 8 <= k) {
-            __m256 a = _mm256_loadu_ps(src + i);
-            lo0 = _mm256_min_ps(a, lo0), hi0 = _mm256_max_ps(a, hi0);
-            i += 8;
-        }
-        __m256 lo8 = _mm256_min_ps(lo0, lo1), hi8 = _mm256_max_ps(hi0, hi1);  // no NaN left, any order
-        __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lo8), _mm256_extractf128_ps(lo8, 1));
-        __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hi8), _mm256_extractf128_ps(hi8, 1));
-        lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
-        hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
-        float lo = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1)));
-        float hi = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_shuffle_ps(hi4, hi4, 1)));
-        for (; i < k; i++) widen_range(src[i], &lo, &hi);
+    }
+    memset(dst + done, 0, (size_t)(ldq - done));
+}
 
-        uint8_t zero_point;
-        float scale = scales[row] = row_scale(lo, hi, &zero_point);
-        zero_points[row] = zero_point;
-        float reciprocal = 1.0f / scale;
-        int multiply = use_reciprocal(scale, reciprocal);
-        __m256 s = _mm256_set1_ps(scale), inv = _mm256_set1_ps(reciprocal), z = _mm256_set1_ps(zero_point);
-        long j = 0;
-        for (; j + 32 <= k; j += 32) {
-            __m256i a = quantize8_avx2(_mm256_loadu_ps(src + j), s, inv, z, multiply);
-            __m256i b = quantize8_avx2(_mm256_loadu_ps(src + j + 8), s, inv, z, multiply);
-            __m256i c = quantize8_avx2(_mm256_loadu_ps(src + j + 16), s, inv, z, multiply);
-            __m256i d = quantize8_avx2(_mm256_loadu_ps(src + j + 24), s, inv, z, multiply);
-            __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
-            _mm256_storeu_si256((__m256i *)(dst + j), _mm256_permutevar8x32_epi32(bytes, order));
+__attribute__((target("avx2"))) static void quantize_rows_avx2(const float *x, long rows, long k, long ldx, uint8_t *q,
+                                                              long ldq, float *scales, uint8_t *zero_points) {
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k % 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    // Rows go in blocks (at most 8, about 16 KB, so the second pass finds them in L1): ranges of the
+    // whole block, then its scales, zero points and reciprocals 8 lanes at once (row_scale's
+    // operations, lane-wise), then the bytes; a short row is otherwise dominated by those latencies.
+    long block = k <= 512 ? 8 : k >= 4096 ? 1 : 4096 / k;
+    for (long row0 = 0; row0 < rows; row0 += block) {
+        long nr = min_long(block, rows - row0);
+        __m256 lov[8], hiv[8];
+        for (long r = 0; r < 8; r++) {
+            if (r < nr) range8_avx2(x + (row0 + r) * ldx, k, tail, &lov[r], &hiv[r]);
+            else lov[r] = hiv[r] = _mm256_setzero_ps();
         }
-        for (; j + 8 <= k; j += 8) {
-            __m256i v = quantize8_avx2(_mm256_loadu_ps(src + j), s, inv, z, multiply);
-            __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-            _mm_storel_epi64((__m128i *)(dst + j), _mm_packus_epi16(words, words));
+        if (nr == 1) {  // a lone row (batch 1): the scalar reduction and row_scale are quicker
+            __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lov[0]), _mm256_extractf128_ps(lov[0], 1));
+            __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hiv[0]), _mm256_extractf128_ps(hiv[0], 1));
+            lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
+            hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
+            float lo = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1)));
+            float hi = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_shuffle_ps(hi4, hi4, 1)));
+            uint8_t zero_point;
+            float scale = row_scale(lo, hi, &zero_point), reciprocal = 1.0f / scale;
+            quantize_row_avx2(x + row0 * ldx, k, q + row0 * ldq, ldq, tail, scale, reciprocal, zero_point,
+                              use_reciprocal(scale, reciprocal));
+            scales[row0] = scale, zero_points[row0] = zero_point;
+            continue;
         }
-        for (; j < k; j++) dst[j] = quantize1(src[j], scale, zero_point);
-        memset(dst + k, 0, (size_t)(ldq - k));
+        __m256 lo = reduce8x8_avx2(lov, 0), hi = reduce8x8_avx2(hiv, 1), one = _mm256_set1_ps(1);
+        __m256 sv = _mm256_div_ps(_mm256_sub_ps(hi, lo), _mm256_set1_ps(255));
+        sv = _mm256_blendv_ps(sv, one, _mm256_cmp_ps(sv, _mm256_setzero_ps(), _CMP_EQ_OQ));
+        __m256 zv = _mm256_round_ps(_mm256_div_ps(_mm256_xor_ps(lo, _mm256_set1_ps(-0.0f)), sv), NEAREST);
+        zv = _mm256_min_ps(_mm256_max_ps(zv, _mm256_setzero_ps()), _mm256_set1_ps(255));  // saturate_u8: NaN to 0
+        __m256 iv = _mm256_div_ps(one, sv);
+        // use_reciprocal: both normal, |v| in [FLT_MIN, FLT_MAX] (false for NaN).
+        __m256 abs_s = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), sv), abs_i = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), iv);
+        __m256 normal = _mm256_and_ps(
+            _mm256_and_ps(_mm256_cmp_ps(abs_s, _mm256_set1_ps(FLT_MIN), _CMP_GE_OQ), _mm256_cmp_ps(abs_s, _mm256_set1_ps(FLT_MAX), _CMP_LE_OQ)),
+            _mm256_and_ps(_mm256_cmp_ps(abs_i, _mm256_set1_ps(FLT_MIN), _CMP_GE_OQ), _mm256_cmp_ps(abs_i, _mm256_set1_ps(FLT_MAX), _CMP_LE_OQ)));
+        int multiplies = _mm256_movemask_ps(normal);
+        float row_scales[8], row_zeros[8], reciprocals[8];
+        _mm256_storeu_ps(row_scales, sv), _mm256_storeu_ps(row_zeros, zv), _mm256_storeu_ps(reciprocals, iv);
+        for (long r = 0; r < nr; r++) {
+            long row = row0 + r;
+            scales[row] = row_scales[r], zero_points[row] = (uint8_t)row_zeros[r];
+            quantize_row_avx2(x + row * ldx, k, q + row * ldq, ldq, tail, row_scales[r], reciprocals[r],
+                              zero_points[row], (multiplies >> r) & 1);
+        }
     }
 }
 
@@ -413,37 +488,46 @@ __attribute__((target("avx2"), always_inline)) static inline void store_row_avx2
 // in L1 while all the block's tiles use it.
 enum { AVX2_MR = 6, AVX2_MC = 72, AVX2_KC = 256 };
 
-// c (+)= a x w for `rows` rows and the first `halves` x 8 outputs (constants after inlining): a is
-// the widened block (int16 pairs, `pairs` per row), w the panel's weights from this k block on.
-// A last panel of at most 8 real outputs skips the other half's products.
+// c (+)= a x w for `rows` rows and the first `quarters` x 4 outputs (constants after inlining): a
+// is the widened block (int16 pairs, `pairs` per row), w the panel's weights from this k block on.
+// A last panel's unused outputs are skipped 4 at a time: an odd quarter runs at 128 bits, which
+// costs half a 256-bit VPMADDWD where the core splits those in two (Zen 1), so a 10-output layer
+// does 12 outputs' products rather than 16.
 __attribute__((target("avx2"), always_inline)) static inline void tile_avx2(const int32_t *a, long pairs, const int8_t *w,
                                                                              int32_t *c, long ldc, int cols, int accumulate,
-                                                                             const int rows, const int halves) {
+                                                                             const int rows, const int quarters) {
+    const int halves = quarters / 2, narrow = quarters % 2;  // 8-output YMMs, then maybe a 4-output XMM
     __m256i acc[AVX2_MR][2];
-    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    __m128i acc4[AVX2_MR];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256(), acc4[r] = _mm_setzero_si128();
     for (long p = 0; p < pairs; p++) {
         __m256i wv[2];
         for (int h = 0; h < halves; h++) wv[h] = _mm256_loadu_si256((const __m256i *)(w + p * 64 + h * 32));
+        __m128i w4 = narrow ? _mm_loadu_si128((const __m128i *)(w + p * 64 + halves * 32)) : _mm_setzero_si128();
         for (int r = 0; r < rows; r++) {
             __m256i av = _mm256_set1_epi32(a[r * pairs + p]);
             for (int h = 0; h < halves; h++) acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(av, wv[h]));
+            if (narrow) acc4[r] = _mm_add_epi32(acc4[r], _mm_madd_epi16(_mm256_castsi256_si128(av), w4));
         }
     }
-    for (int r = 0; r < rows; r++) store_row_avx2(c + r * ldc, acc[r][0], acc[r][1], cols, accumulate);
+    for (int r = 0; r < rows; r++) {
+        if (narrow) acc[r][halves] = _mm256_inserti128_si256(_mm256_setzero_si256(), acc4[r], 0);
+        store_row_avx2(c + r * ldc, acc[r][0], acc[r][1], cols, accumulate);
+    }
 }
 
 // tile_avx2 with `rows` (1..6) made a constant too.
 __attribute__((target("avx2"), always_inline)) static inline void tile_rows_avx2(const int32_t *a, long pairs,
                                                                                   const int8_t *w, int32_t *c, long ldc,
                                                                                   int cols, int accumulate, long rows,
-                                                                                  const int halves) {
+                                                                                  const int quarters) {
     switch (rows) {
-    case 6: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 6, halves); break;
-    case 5: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 5, halves); break;
-    case 4: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 4, halves); break;
-    case 3: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 3, halves); break;
-    case 2: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 2, halves); break;
-    default: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 1, halves); break;
+    case 6: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 6, quarters); break;
+    case 5: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 5, quarters); break;
+    case 4: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 4, quarters); break;
+    case 3: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 3, quarters); break;
+    case 2: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 2, quarters); break;
+    default: tile_avx2(a, pairs, w, c, ldc, cols, accumulate, 1, quarters); break;
     }
 }
 
@@ -478,8 +562,12 @@ __attribute__((target("avx2"))) static void gemm_avx2(const uint8_t *a, int m, i
                     const int32_t *ap = block + i * pairs;
                     int32_t *cp = c + (i0 + i) * ldc + j0;
                     long rows = min_long(AVX2_MR, mc - i);
-                    if (cols > 8) tile_rows_avx2(ap, pairs, w, cp, ldc, cols, accumulate, rows, 2);
-                    else tile_rows_avx2(ap, pairs, w, cp, ldc, cols, accumulate, rows, 1);
+                    switch ((cols + 3) / 4) {
+                    case 4: tile_rows_avx2(ap, pairs, w, cp, ldc, cols, accumulate, rows, 4); break;
+                    case 3: tile_rows_avx2(ap, pairs, w, cp, ldc, cols, accumulate, rows, 3); break;
+                    case 2: tile_rows_avx2(ap, pairs, w, cp, ldc, cols, accumulate, rows, 2); break;
+                    default: tile_rows_avx2(ap, pairs, w, cp, ldc, cols, accumulate, rows, 1); break;
+                    }
                 }
             }
         }

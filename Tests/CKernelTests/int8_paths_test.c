@@ -317,6 +317,16 @@ static void check_path(cohort_int8_path path) {
         check_gemm(path, 7, 784, 33, weights);
         check_gemm(path, 3, 4000, 17, weights);
     }
+    // Every k % 8 of the AVX2 quantiser's masked tail, blocks of 1..9 rows, and every output count
+    // of a 4-output quarter of the AVX2 tile (n = 1..17), with 1 and more than 6 rows.
+    for (long k = 97; k <= 104; k++) {
+        for (long rows = 1; rows <= 9; rows++) check_quantizer(path, rows, k);
+        for (long n = 1; n <= 17; n++) {
+            check_gemm(path, 1, k, n, WEIGHTS_RANDOM);
+            check_gemm(path, 7, k, n, WEIGHTS_RANDOM);
+        }
+        check_layer(path, 13, k, 10);
+    }
     // Random shapes (drawn one by one: argument order is unspecified, and runs should repeat).
     for (int i = 0; i < 200; i++) {
         long rows = 1 + next_u32() % 9, k = 1 + next_u32() % 300;
