@@ -42,17 +42,24 @@ final class BenchTrainTests: XCTestCase {
                 XCTAssertEqual(r["precision"] as? String, precision == bf16 ? (CPUFeatures.avx512BF16 ? "bf16" : "bf16-emulated") : "fp32")
             }
         }
-        // With OpenBLAS for every product, there is nothing to subtract.
+        // With OpenBLAS for every product, there is nothing to subtract; with oneDNN for every one
+        // (whichever implementation it picks on this CPU), its executions are counted apart exactly.
         let r = try result(try CLI.run([release.path, "bench", "train", "--steps", "10", "--json", "--fp32-backend", "openblas"]))
         XCTAssertEqual(r["allocationsPerStep"] as? Double, 0, "\(r)")
         XCTAssertEqual(r["oneDNNExecutionsPerStep"] as? Double, 0, "\(r)")
+        for workload in ["mlp", "cnn"] {
+            let d = try result(try CLI.run([release.path, "bench", "train", "--workload", workload, "--steps", "10", "--json", "--fp32-backend", "onednn"]))
+            XCTAssertEqual(own(d), 0, "\(workload) on oneDNN: \(d)")
+            XCTAssertGreaterThan(d["oneDNNExecutionsPerStep"] as? Double ?? 0, 0, "\(workload) on oneDNN: \(d)")
+        }
     }
 
     func testTwoRankStepsAllocateNothing() throws {
         try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
         for (mode, sync) in [("sync", "shm"), ("hogwild", "none")] {
             let r = try result(try CLI.run(["/usr/bin/mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", release.path, "bench", "train",
-                                            "--steps", "20", "--mode", mode, "--reducer", "shm", "--json"], timeout: 120))
+                                            "--steps", "20", "--mode", mode, "--reducer", "shm", "--json",
+                                            "--fp32-backend", "onednn"], timeout: 120))  // oneDNN's allocations counted apart under MPI too
             XCTAssertEqual(r["ranks"] as? Int, 2)
             XCTAssertEqual(r["sync"] as? String, sync)
             XCTAssertEqual(own(r), 0, "\(mode): \(r)")

@@ -1,3 +1,5 @@
+import CDNNL
+
 /// Which library computes a product.
 public enum GEMMBackend: String, Sendable, Codable, CaseIterable {
     case openBLAS = "openblas"
@@ -57,20 +59,30 @@ public final class GEMM {
     /// oneDNN's implementation name ("brg:avx512_core_bf16"), or "openblas sgemm".
     public var implementation: String { dnnl?.implementation ?? "openblas sgemm" }
 
-    /// The fp32 backend: oneDNN wherever it has a CPU engine. `cohort bench blas --threads 1`
-    /// times both through this class on square sizes and on the MLP's and CNN's own products
-    /// (docs/benchmarks.md): on a Cooperlake Xeon oneDNN 2.6.3's f32 brgemm beat OpenBLAS on every product
-    /// the MLP and CNN run (1.11-1.51x); on an AVX2 EPYC its gemm:jit matched OpenBLAS's Zen kernels
-    /// on those products (0.97-1.18x) and was 3.6-4.0x faster at 256 x 256 x 256, and the mlp
-    /// training step was within noise of OpenBLAS's (0.98-1.10x, `bench train --fp32-backend`). The
-    /// bench prints the choice next to the timings, so a machine where OpenBLAS wins shows it.
-    static var measuredFP32Backend: GEMMBackend { .oneDNN }
+    /// The fp32 backend, by the implementation oneDNN 2.6.3's f32 matmul takes on this CPU (its
+    /// ISA, within COHORT_CPU). Where it is brgemm (AVX-512), `cohort bench blas --threads 1` found
+    /// it faster than OpenBLAS on every product the MLP and CNN run (1.11-1.51x on a Cooperlake
+    /// Xeon), so fp32 products go to oneDNN. Where it is gemm:jit (AVX2), the products were a tie
+    /// with OpenBLAS's Zen kernels (0.97-1.18x in bench blas, 3.6-4.0x at 256^3) but whole steps
+    /// were not: `bench train --fp32-backend` pairs on an AVX2 EPYC gave oneDNN / OpenBLAS
+    /// 0.98-1.10 for the mlp and 0.88-0.92 for the cnn, so fp32 products go to OpenBLAS there
+    /// (docs/benchmarks.md). `cohort info` and the benches print the choice.
+    static var measuredFP32Backend: GEMMBackend { oneDNNRunsBrgemm ? .oneDNN : .openBLAS }
+
+    /// Whether oneDNN's f32 matmul is brgemm here (AVX-512 and above), rather than gemm:jit.
+    static let oneDNNRunsBrgemm: Bool = {
+        switch DNNL.effectiveISA {
+        case dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx: return true
+        default: return false
+        }
+    }()
 
     /// Why fp32 products run where they do (`cohort info`).
     public static var fp32BackendReason: String {
         if let fp32Override { return "forced to \(fp32Override.rawValue)" }
         if DNNL.shared == nil { return "oneDNN has no CPU engine" }
-        return "oneDNN's f32 matmul (\(DNNL.isa)) was at least as fast as OpenBLAS \(BLAS.coreName) in bench blas on AVX2 and AVX-512"
+        return oneDNNRunsBrgemm ? "oneDNN's f32 matmul is brgemm on \(DNNL.isa)"
+            : "oneDNN's f32 matmul is gemm:jit on \(DNNL.isa): training steps ran faster on OpenBLAS \(BLAS.coreName)"
     }
 
     /// Where fp32 products made now run: the override, else the measured choice.
