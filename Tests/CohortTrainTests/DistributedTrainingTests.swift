@@ -70,7 +70,11 @@ final class DistributedTrainingTests: XCTestCase {
                 var worst: Float = 0
                 for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-3)) }
                 // Accumulation adds four partial sums instead of two: more rounding, amplified over 100 steps.
-                XCTAssertLessThan(worst, name == "accumulated" ? 5e-4 : 1e-4, "\(name) \(tensor): worst relative difference \(worst)")
+                // oneDNN's gemm:jit (AVX2) sums a product in an order that depends on its rows, so a
+                // batch of 64 and one of 128 round apart too (1.1e-4 after 100 steps on an AVX2 EPYC,
+                // against under 1e-4 with brgemm or OpenBLAS); a wrong average is off by far more.
+                let bound: Float = name == "accumulated" ? 5e-4 : 2e-4
+                XCTAssertLessThan(worst, bound, "\(name) \(tensor): worst relative difference \(worst)")
             }
         }
     }

@@ -34,7 +34,7 @@ public final class GEMM {
         let empty = m == 0 || n == 0 || k == 0
         switch precision {
         case .fp32:
-            let choice = GEMM.fp32Backend
+            let choice = GEMM.fp32Backend(m: m, n: n, k: k)
             backend = DNNL.shared == nil || empty ? .openBLAS : choice
         case .bf16:
             guard DNNL.shared != nil else {
@@ -59,15 +59,20 @@ public final class GEMM {
     /// oneDNN's implementation name ("brg:avx512_core_bf16"), or "openblas sgemm".
     public var implementation: String { dnnl?.implementation ?? "openblas sgemm" }
 
-    /// The fp32 backend, by the implementation oneDNN 2.6.3's f32 matmul takes on this CPU (its
-    /// ISA, within COHORT_CPU). Where it is brgemm (AVX-512), `cohort bench blas --threads 1` found
-    /// it faster than OpenBLAS on every product the MLP and CNN run (1.11-1.51x on a Cooperlake
-    /// Xeon), so fp32 products go to oneDNN. Where it is gemm:jit (AVX2), the products were a tie
-    /// with OpenBLAS's Zen kernels (0.97-1.18x in bench blas, 3.6-4.0x at 256^3) but whole steps
-    /// were not: `bench train --fp32-backend` pairs on an AVX2 EPYC gave oneDNN / OpenBLAS
-    /// 0.98-1.10 for the mlp and 0.88-0.92 for the cnn, so fp32 products go to OpenBLAS there
-    /// (docs/benchmarks.md). `cohort info` and the benches print the choice.
-    static var measuredFP32Backend: GEMMBackend { oneDNNRunsBrgemm ? .oneDNN : .openBLAS }
+    /// The fp32 backend of an m x n x k product, by the implementation oneDNN 2.6.3's f32 matmul
+    /// takes on this CPU (its ISA, within COHORT_CPU). Where it is brgemm (AVX-512), `cohort bench
+    /// blas --threads 1` found it faster than OpenBLAS on every product the MLP and CNN run
+    /// (1.11-1.51x on a Cooperlake Xeon): every product goes to oneDNN. Where it is gemm:jit (AVX2),
+    /// on an AVX2 EPYC (docs/benchmarks.md): small products ran much faster on oneDNN (256^3 at
+    /// 3.6-4.0x OpenBLAS's Zen kernels in bench blas; the 784-100-10 model's inference 1.3-1.6x
+    /// in bench inference), large ones were a tie in bench blas but whole training steps were
+    /// faster on OpenBLAS (cnn 1.09-1.13x): products below `gemmJitOneDNNLimit` multiply-adds go to
+    /// oneDNN, larger ones to OpenBLAS. `cohort info` and the benches print the rule.
+    static func measuredFP32Backend(m: Int, n: Int, k: Int) -> GEMMBackend {
+        oneDNNRunsBrgemm || m * n * k < gemmJitOneDNNLimit ? .oneDNN : .openBLAS
+    }
+    /// 2^25: above the 784-100-10 model's 256 x 784 x 100 inference product, at the MLP's 128 x 512 x 512.
+    static let gemmJitOneDNNLimit = 1 << 25
 
     /// Whether oneDNN's f32 matmul is brgemm here (AVX-512 and above), rather than gemm:jit.
     static let oneDNNRunsBrgemm: Bool = {
@@ -82,11 +87,13 @@ public final class GEMM {
         if let fp32Override { return "forced to \(fp32Override.rawValue)" }
         if DNNL.shared == nil { return "oneDNN has no CPU engine" }
         return oneDNNRunsBrgemm ? "oneDNN's f32 matmul is brgemm on \(DNNL.isa)"
-            : "oneDNN's f32 matmul is gemm:jit on \(DNNL.isa): training steps ran faster on OpenBLAS \(BLAS.coreName)"
+            : "oneDNN's f32 matmul is gemm:jit on \(DNNL.isa): oneDNN below 2^25 multiply-adds, OpenBLAS \(BLAS.coreName) from there"
     }
 
     /// Where fp32 products made now run: the override, else the measured choice.
-    public static var fp32Backend: GEMMBackend { fp32Override ?? measuredFP32Backend }
+    public static func fp32Backend(m: Int, n: Int, k: Int) -> GEMMBackend { fp32Override ?? measuredFP32Backend(m: m, n: n, k: k) }
+    /// The backend named in reports: the override, else the rule for large products.
+    public static var fp32Backend: GEMMBackend { fp32Override ?? (oneDNNRunsBrgemm ? .oneDNN : .openBLAS) }
 
     private var emptyProduct: Bool { m == 0 || n == 0 || k == 0 }
 
