@@ -1,7 +1,6 @@
 import Cohort
 import CohortDistributed
 import Foundation
-import Yams
 
 /// What the ranks of a job must agree on, compared before any other collective (a mismatch would
 /// otherwise meet in mismatched collectives, hang, or train garbage): every key of the resolved
@@ -10,8 +9,9 @@ import Yams
 public enum StartupAgreement {
     /// The facts of this rank: ("training.batch_size", "64"), ..., ("--resume", "not given"), ("binary", fingerprint).
     public static func facts(configYAML: String, resume: Bool) throws -> [(String, String)] {
-        var facts: [(String, String)] = []
-        if let root = try Yams.compose(yaml: configYAML) { flatten(root, "", into: &facts) }
+        // The resolved config's one flattening (`cohort compare` diffs the same key paths), empty
+        // maps and lists included, so `augment: {}` on one rank and no key on another disagree.
+        var facts = try ResolvedConfig(yaml: configYAML, source: "the resolved config").entries.map { ($0.key, $0.value) }
         facts.append(("--resume", resume ? "given" : "not given"))
         facts.append(("binary", binaryFingerprint))
         return facts
@@ -53,20 +53,6 @@ public enum StartupAgreement {
             }
         }
         return nil
-    }
-
-    /// Dotted key paths of every scalar ("model.layers.1.out").
-    static func flatten(_ node: Node, _ path: String, into out: inout [(String, String)]) {
-        switch node {
-        case let .mapping(m):
-            for (k, v) in m { flatten(v, path.isEmpty ? (k.string ?? "?") : "\(path).\(k.string ?? "?")", into: &out) }
-        case let .sequence(s):
-            for (i, v) in s.enumerated() { flatten(v, "\(path).\(i)", into: &out) }
-        case let .scalar(s):
-            out.append((path, s.string))
-        default:
-            out.append((path, "\(node)"))
-        }
     }
 
     /// A fingerprint of this process's executable (its size and a hash of 64 blocks spread over
