@@ -1,5 +1,4 @@
 import ArgumentParser
-import CInt8
 import Cohort
 import CohortDistributed
 import CohortNN
@@ -21,13 +20,12 @@ struct InfoCommand: ParsableCommand {
             let env = ProcessInfo.processInfo.environment
             print("openblas \(BLAS.coreName) core\(env["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""); "
                   + "onednn \(DNNL.version) isa \(DNNL.isa)\(CPU.isCapped ? " (capped by COHORT_CPU)" : env["DNNL_MAX_CPU_ISA"].map { " (DNNL_MAX_CPU_ISA=\($0))" } ?? "")")
-            let int8 = Int8Weights.defaultPath
-            let others = (0..<COHORT_INT8_PATH_COUNT.rawValue).map { cohort_int8_path(rawValue: $0) }.filter { $0 != int8 }
+            let int8 = Int8Weights.defaultPath, available = Int8Weights.availablePaths
             let rows: [(String, String, String)] = [
                 ("fp32 products", GEMM.fp32Backend.rawValue, GEMM.fp32BackendReason),
                 ("int8 products", Int8Weights.name(of: int8),
-                 "fastest this CPU runs; also runs: \(Int8Weights.availablePaths.filter { $0 != int8 }.map(Int8Weights.name(of:)).joined(separator: ", ")); "
-                 + "not here: \(others.filter { cohort_int8_path_available($0) == 0 }.map(Int8Weights.name(of:)).joined(separator: ", "))"),
+                 "fastest this CPU runs; also runs: \(available.filter { $0 != int8 }.map(Int8Weights.name(of:)).joined(separator: ", ")); "
+                 + "not here: \(Int8Weights.allPaths.filter { !available.contains($0) }.map(Int8Weights.name(of:)).joined(separator: ", "))"),
                 ("int8 on onednn", Int8Weights.oneDNNAvailable ? "yes" : "no",
                  Int8Weights.oneDNNAvailable ? "large products (\(Int8Weights.kernelDescription))" : "oneDNN's int8 is exact only with VNNI (isa \(DNNL.isa))"),
                 ("bf16 rounding", BFloat16.roundingPath.path, BFloat16.roundingPath.why),

@@ -5,11 +5,20 @@ import Cohort
 
 /// Int8 inference: the integer kernels against each other and against the formula by hand.
 final class Int8InferenceTests: XCTestCase {
+    /// A Linear layer of uniform random weights in +-`limit` and biases in +-0.5, with its int8 weights and scales.
+    func randomLinear(_ inputs: Int, _ outputs: Int, weightsUpTo limit: Float, _ rng: inout RandomStream) -> (Linear, [Int8], [Float]) {
+        let layer = Linear(inputs, outputs)
+        rng.fillUniform(layer.weight.value, -limit, limit)
+        rng.fillUniform(layer.bias!.value, -0.5, 0.5)
+        let (q, scales) = Int8Quantization.quantize(layer.weight.value.pointer, rows: outputs, columns: inputs)
+        return (layer, q, scales)
+    }
+
     /// The paths other than the portable loop that this CPU runs (within COHORT_CPU); the tests
     /// compare each with the portable loop, and say which they skip.
     func vectorPaths() throws -> [cohort_int8_path] {
         let paths = Int8Weights.availablePaths.filter { $0 != COHORT_INT8_PORTABLE }
-        let missing = (1..<COHORT_INT8_PATH_COUNT.rawValue).map { cohort_int8_path(rawValue: $0) }.filter { !paths.contains($0) }
+        let missing = Int8Weights.allPaths.filter { $0 != COHORT_INT8_PORTABLE && !paths.contains($0) }
         if !missing.isEmpty { print("int8 paths not run on this CPU (or above COHORT_CPU): \(missing.map(Int8Weights.name(of:)))") }
         try XCTSkipIf(paths.isEmpty, "this CPU (or COHORT_CPU=portable) runs only the portable int8 loop")
         return paths
@@ -84,10 +93,7 @@ final class Int8InferenceTests: XCTestCase {
     /// the rest of its batch (each row is quantised by its own range).
     func testInt8LayerIsTheSameOnEveryPathAndForEveryBatch() throws {
         var rng = RandomStream(seed: 21)
-        let layer = Linear(300, 40)
-        rng.fillUniform(layer.weight.value, -0.2, 0.2)
-        rng.fillUniform(layer.bias!.value, -0.5, 0.5)
-        let (q, scales) = Int8Quantization.quantize(layer.weight.value.pointer, rows: 40, columns: 300)
+        let (layer, q, scales) = randomLinear(300, 40, weightsUpTo: 0.2, &rng)
         let batch = Tensor(zeros: [9, 300])
         rng.fillUniform(batch, -1, 4)
         for r in 3..<9 { for i in 0..<300 { batch.pointer[r * 300 + i] *= Float(r) } }  // rows of other ranges
@@ -115,10 +121,7 @@ final class Int8InferenceTests: XCTestCase {
     /// plus the bias.
     func testInt8LinearFollowsTheDynamicQuantisationFormula() throws {
         var rng = RandomStream(seed: 8)
-        let layer = Linear(6, 5)
-        rng.fillUniform(layer.weight.value, -1, 1)
-        rng.fillUniform(layer.bias!.value, -0.5, 0.5)
-        let (q, scales) = Int8Quantization.quantize(layer.weight.value.pointer, rows: 5, columns: 6)
+        let (layer, q, scales) = randomLinear(6, 5, weightsUpTo: 1, &rng)
         layer.int8 = Int8Weights(values: q, scales: scales, outFeatures: 5, inFeatures: 6)
         let x = Tensor(zeros: [3, 6])
         rng.fillUniform(x, -2, 3)

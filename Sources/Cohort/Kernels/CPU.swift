@@ -6,19 +6,27 @@ import CDNNL
 /// capped to `portable` and `avx2` test on an AVX-512 machine what an AVX2 user runs). The cap
 /// applies to Cohort's own kernels and, as oneDNN's maximal ISA, to oneDNN's.
 public enum CPU {
-    /// A feature a kernel path needs.
-    public enum Feature: UInt32, CaseIterable, Sendable {
-        case avx2 = 0x1, avx512 = 0x2, avx512VNNI = 0x4, avxVNNI = 0x8, avx512BF16 = 0x10, amx = 0x20
-        case neon = 0x100, dotProduct = 0x200, i8mm = 0x400, armBF16 = 0x800
+    /// A feature a kernel path needs: one of the probe's bits (Sources/CCPU/include/cohort_cpu.h),
+    /// taken from the header so the two cannot drift apart.
+    public struct Feature: Hashable, Sendable {
+        public let bit: UInt32
+        init(_ bit: Int) { self.bit = UInt32(bit) }
 
-        public var name: String { String(cString: cohort_cpu_feature_name(rawValue)) }
+        public static let avx2 = Feature(COHORT_CPU_AVX2), avx512 = Feature(COHORT_CPU_AVX512)
+        public static let avx512VNNI = Feature(COHORT_CPU_AVX512_VNNI), avxVNNI = Feature(COHORT_CPU_AVX_VNNI)
+        public static let avx512BF16 = Feature(COHORT_CPU_AVX512_BF16), amx = Feature(COHORT_CPU_AMX)
+        public static let neon = Feature(COHORT_CPU_NEON), dotProduct = Feature(COHORT_CPU_DOTPROD)
+        public static let i8mm = Feature(COHORT_CPU_I8MM), armBF16 = Feature(COHORT_CPU_ARM_BF16)
+        public static let all: [Feature] = [.avx2, .avx512, .avx512VNNI, .avxVNNI, .avx512BF16, .amx, .neon, .dotProduct, .i8mm, .armBF16]
+
+        public var name: String { String(cString: cohort_cpu_feature_name(bit)) }
     }
 
     /// What the processor and the OS support, uncapped.
-    public static var detected: [Feature] { Feature.allCases.filter { cohort_cpu_detected() & $0.rawValue != 0 } }
+    public static var detected: [Feature] { Feature.all.filter { cohort_cpu_detected() & $0.bit != 0 } }
     /// What the kernels may use: detected, within the cap.
-    public static var features: [Feature] { Feature.allCases.filter { has($0) } }
-    public static func has(_ feature: Feature) -> Bool { cohort_cpu_features() & feature.rawValue != 0 }
+    public static var features: [Feature] { Feature.all.filter { has($0) } }
+    public static func has(_ feature: Feature) -> Bool { cohort_cpu_features() & feature.bit != 0 }
 
     /// COHORT_CPU's level ("native" when unset). An unknown value ends the process with one line
     /// naming it and the accepted values (exit status 2), the first time any kernel asks.

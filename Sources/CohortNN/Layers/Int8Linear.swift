@@ -28,10 +28,10 @@ public final class Int8Weights {
     let dnnl: DNNLInt8Weights?
     /// The fastest path of Cohort's kernel on this CPU within the COHORT_CPU cap, chosen once.
     public static let defaultPath = cohort_int8_best_path()
+    /// Every path the kernels have, on any CPU.
+    public static let allPaths = (0..<COHORT_INT8_PATH_COUNT.rawValue).map { cohort_int8_path(rawValue: $0) }
     /// Every path this CPU can run (tests compare each with the portable one).
-    public static var availablePaths: [cohort_int8_path] {
-        (0..<COHORT_INT8_PATH_COUNT.rawValue).map { cohort_int8_path(rawValue: $0) }.filter { cohort_int8_path_available($0) != 0 }
-    }
+    public static var availablePaths: [cohort_int8_path] { allPaths.filter { cohort_int8_path_available($0) != 0 } }
     public static func name(of path: cohort_int8_path) -> String { String(cString: cohort_int8_path_name(path)) }
     /// What Cohort's own kernel runs on here, for reports.
     public static var cohortKernelName: String { name(of: defaultPath) }
