@@ -28,6 +28,13 @@ int cohort_int8_path_available(cohort_int8_path path);
 /// The path's name for reports ("portable", "avx2", "avx_vnni", "avx512_vnni", "neon", "dotprod").
 const char *cohort_int8_path_name(cohort_int8_path path);
 
+/// This core's ceiling for `path` (`cohort bench int8`): the issue rate of the path's integer
+/// multiply-add instruction and of the float FMA of the same vector width, each on ten register-only
+/// chains for about seconds / 2, in multiply-adds per nanosecond. An exact int8 product cannot beat
+/// sgemm by more than their ratio. Returns 0 (and sets nothing) for the portable path or a path
+/// this CPU cannot run.
+int cohort_int8_ceiling(cohort_int8_path path, double seconds, double *int8_macs_per_ns, double *fp32_macs_per_ns);
+
 /// The input dimension of the quantised activations is padded with zeros to a multiple of this.
 enum { COHORT_INT8_K_ALIGN = 4 };
 

@@ -37,7 +37,8 @@ public final class Int8Weights {
     public static var cohortKernelName: String { name(of: defaultPath) }
 
     /// The default per product shape, from `cohort bench int8 --rounds 7 --batches
-    /// 1,16,32,64,128,256 --threads 1` (twice, whole int8 layers, oneDNN / Cohort, idle machine):
+    /// 1,16,32,64,128,256 --threads 1` on an AVX-512 VNNI Xeon (twice, whole int8 layers, oneDNN /
+    /// Cohort as that build printed it, idle machine):
     /// oneDNN pays about a microsecond per call, so Cohort's kernel wins small products (784->100
     /// at batch 1: 0.79-0.80; 100->10 at batch 1-64: 0.41-0.80; 512->10 at batch 1-16: 0.43-0.91),
     /// oneDNN large ones (784->512 and 512->512 from batch 1: 0.98-1.39, mostly above 1.05; 784->100
