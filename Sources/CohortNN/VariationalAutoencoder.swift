@@ -58,6 +58,12 @@ public final class VariationalAutoencoder: Layer {
         return (try tape.add(reconstruction, kl), kl.value.item)
     }
 
+    /// Gathers the parameters into an arena of this VAE's own again, with their current values,
+    /// after a `Model` that wrapped it for training bound them to the model's arena.
+    public func reclaimParameters() {
+        parameters = ParameterArena(namedParameters())
+    }
+
     /// Decoder logits [B, D] for latent codes z [B, Z].
     public func decode(_ z: Var, _ ctx: ForwardContext) throws -> Var { try decoder.forward(z, ctx) }
 

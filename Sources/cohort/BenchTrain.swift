@@ -16,7 +16,8 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Training throughput of the mlp, cnn and resnet workloads: samples/s, GFLOP/s against sgemm in the same run, allocations per step, scaling over ranks.")
 
-    @Option(help: "mlp, cnn or resnet.") var workload: ThroughputBench.Workload = .mlp
+    @Option(help: "mlp (configs/bench-mlp.yaml), cnn (configs/bench-cnn.yaml) or resnet (configs/fashion-resnet.yaml).") var workload: ThroughputBench.Workload = .mlp
+    @Option(help: "Bench this run config's network, batch per rank, optimizer and regularisation instead of a workload's (its data's training split, without augmentation).") var config: String?
     @Option(help: "Timed steps (after 10 warm-up steps).") var steps: Int = 300
     @Option(help: "OpenBLAS and oneDNN threads per process.") var threads: Int = 1
     @Option(help: "fp32, or bf16 (Linear and Conv2d products in bf16 with fp32 accumulation).") var precision: Precision = .fp32
@@ -51,7 +52,10 @@ struct BenchTrain: ParsableCommand {
             distributed.ranksPerNode = comm.size > 1 ? ranksPerNode : nil
             _ = try GradientSyncFactory.kind(distributed, worldSize: comm.size,
                                              spansNodes: NodeTopology.spansNodes(ranksPerNode: distributed.ranksPerNode, world: comm))
-            let r = try ThroughputBench.run(workload: workload, steps: steps, distributed: distributed, precision: matmul, communicator: comm,
+            let path = try config ?? workload.configPath()
+            let (run, _) = try ConfigLoader.loadRun(path: path, overrides: [])
+            let r = try ThroughputBench.run(config: run, name: config == nil ? workload.rawValue : run.name, steps: steps, distributed: distributed,
+                                            precision: matmul, communicator: comm,
                                             allocationCount: AllocationCounter.isActive ? { AllocationCounter.count } : nil)
             if comm.size > 1 || json {
                 if comm.rank == 0 { print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self)) }
@@ -61,11 +65,11 @@ struct BenchTrain: ParsableCommand {
             print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads); onednn \(DNNL.version) isa: \(DNNL.isa), threads: \(DNNL.threads); precision: \(matmul.rawValue)")
             let own = r.allocationsPerStep.map { a in a - (r.oneDNNAllocationsPerStep ?? 0) }
             print(String(format: "%@ %@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step by Cohort (%@ more inside oneDNN's %.0f primitive executions), peak memory %.0f MB",
-                         r.workload.rawValue, matmul.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
+                         r.workload, matmul.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
                          own.map { String(format: "%.1f", $0) } ?? "?",
                          r.oneDNNAllocationsPerStep.map { String(format: "%.0f", $0) } ?? "?", r.oneDNNExecutionsPerStep, r.peakMemoryMB))
             guard ranks > 1 else { return }
-            let multi = try Self.runRanks(ranks, workload: workload, steps: steps, mode: mode,
+            let multi = try Self.runRanks(ranks, source: config.map { ["--config", $0] } ?? ["--workload", workload.rawValue], steps: steps, mode: mode,
                                           extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue,
                                                   "--precision", precision.rawValue, "--wire", wire.rawValue] + (allowEmulatedBf16 ? ["--allow-emulated-bf16"] : [])
                                                   + (fp32Backend.map { ["--fp32-backend", $0.rawValue] } ?? [])
@@ -74,10 +78,10 @@ struct BenchTrain: ParsableCommand {
             if mode == .hogwild {
                 // Every sample is one update's worth of batch: updates/s scale as samples/s.
                 print(String(format: "%@ hogwild x %d processes: %.0f samples/s, %.0f updates/s (all processes' updates over the slowest one's time), %.2fx the updates/s of one process",
-                             r.workload.rawValue, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
+                             r.workload, multi.ranks, multi.samplesPerSecond, multi.samplesPerSecond / Double(multi.batchPerRank), speedup))
             } else {
                 print(String(format: "%@ x %d ranks on %d node%@ (\(multi.label)): %.0f samples/s (all ranks' samples over the slowest rank's time), %.2fx one rank (scaling efficiency %.0f%%), waiting for gradients %.3f ms (mean over ranks) of the slowest rank's %.2f ms per step, %.0f bytes sent over MPI per step (all ranks)",
-                             r.workload.rawValue, multi.ranks, multi.nodes, multi.nodes == 1 ? "" : "s", multi.samplesPerSecond, speedup,
+                             r.workload, multi.ranks, multi.nodes, multi.nodes == 1 ? "" : "s", multi.samplesPerSecond, speedup,
                              100 * speedup / Double(multi.ranks), multi.communicationWaitMs, multi.stepMs, multi.wireBytesPerStep))
                 if let flight = multi.allreduceInFlightMs, let hidden = multi.allreduceOverlappedMs {
                     print(String(format: "allreduce in flight %.3f ms per step, %.3f ms of it (%.0f%%) while backward was still running",
@@ -88,8 +92,9 @@ struct BenchTrain: ParsableCommand {
     }
 
     /// The same benchmark under mpirun, one BLAS thread per rank.
-    static func runRanks(_ n: Int, workload: ThroughputBench.Workload, steps: Int, mode: DistributedMode, extra: [String]) throws -> ThroughputBench.Result {
-        let line = try MPIRun.jsonLine(ranks: n, ["bench", "train", "--workload", workload.rawValue, "--steps", String(steps), "--threads", "1",
+    /// `source`: the workload or config arguments.
+    static func runRanks(_ n: Int, source: [String], steps: Int, mode: DistributedMode, extra: [String]) throws -> ThroughputBench.Result {
+        let line = try MPIRun.jsonLine(ranks: n, ["bench", "train"] + source + ["--steps", String(steps), "--threads", "1",
                                                   "--mode", mode.rawValue, "--json"] + extra, what: "bench train")
         return try JSONDecoder().decode(ThroughputBench.Result.self, from: line)
     }

@@ -65,16 +65,23 @@ final class ResidualConfigTests: XCTestCase {
         XCTAssertEqual(message([], text: onConv), "c.yaml: model.layers[0].layers: only a residual layer has 'layers'")
     }
 
-    /// configs/fashion-resnet.yaml is a valid run config, and `bench train --workload resnet` times its network.
-    func testTheResNetConfigAndItsBenchmarkWorkload() throws {
+    /// configs/fashion-resnet.yaml is a valid run config, and `bench train --workload resnet` times it;
+    /// the mlp and cnn workloads are their configs' networks (torch_peer.py's).
+    func testTheResNetConfigAndTheBenchmarkWorkloads() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let (run, _) = try ConfigLoader.loadRun(path: repository.appendingPathComponent("configs/fashion-resnet.yaml").path, overrides: [])
         let configured = try Model(spec: run.model, inputShape: [1, 28, 28])
-        let workload = try Model(spec: ThroughputBench.Workload.resnet.model.0, inputShape: [1, 28, 28])
-        XCTAssertEqual(workload.network.summary, configured.network.summary)
-        XCTAssertEqual(ThroughputBench.Workload.resnet.model.batch, run.training.batchSize)
+        XCTAssertEqual(URL(fileURLWithPath: try ThroughputBench.Workload.resnet.configPath()).standardized.path,
+                       repository.appendingPathComponent("configs/fashion-resnet.yaml").standardized.path)
+        XCTAssertEqual(run.training.batchSize, 64)
         XCTAssertEqual(configured.parameters.parameterCount, 307_690)
         XCTAssertEqual(configured.parameters.entries.filter { $0.path.hasSuffix("projection.weight") }.map(\.shape), [[64, 32, 1, 1], [128, 64, 1, 1]])
+        let expected: [ThroughputBench.Workload: (parameters: Int, batch: Int)] = [.mlp: (669_706, 128), .cnn: (225_034, 64)]
+        for (workload, want) in expected {
+            let (config, _) = try ConfigLoader.loadRun(path: try workload.configPath(), overrides: [])
+            XCTAssertEqual(try Model(spec: config.model, inputShape: [1, 28, 28]).parameters.parameterCount, want.parameters, "\(workload)")
+            XCTAssertEqual(config.training.batchSize, want.batch, "\(workload)")
+        }
     }
 
     /// ThroughputBench counts the convolutions inside blocks (and their projections).

@@ -26,7 +26,7 @@ public struct ScalingReport {
         var lines: [String] = []
         let m = model
         lines.append(String(format: "measured here: %@ step %.2f ms on one rank (batch %d, %d steps), gradients %.2f MB (%d values)",
-                            compute.workload.rawValue, m.computeSeconds * 1e3, m.batchPerRank, compute.steps, m.gradientBytes / 1e6, m.gradientValues))
+                            compute.workload, m.computeSeconds * 1e3, m.batchPerRank, compute.steps, m.gradientBytes / 1e6, m.gradientValues))
         lines.append(String(format: "  shared-memory average of one node's %d ranks: %.1f us + %.3f ms per MB; this machine's MPI ring over %d ranks: latency %.1f us, bandwidth %.2f GB/s",
                             curves.ranksPerNode, m.sharedMemory.intercept * 1e6, m.sharedMemory.slope * 1e9, curves.ranks, m.localLatency * 1e6,
                             m.localBandwidth / 1e9))

@@ -10,42 +10,41 @@ import Foundation
 /// through the same `TrainingStep` (and `GradientSyncFactory`) that `cohort train` runs.
 /// Timed inside the process, after warm-up, with data loading included.
 public enum ThroughputBench {
-    /// The reference workloads.
+    /// The reference workloads, each a shipped config (what `torch_peer.py` runs too).
     public enum Workload: String, ConfigChoice {
-        /// 784-512-512-10 ReLU, batch 128, SGD momentum 0.9.
+        /// configs/bench-mlp.yaml: 784-512-512-10 ReLU, batch 128, SGD momentum 0.9.
         case mlp
-        /// conv3x3(1->32)-ReLU-maxpool2-conv3x3(32->64)-ReLU-maxpool2-Linear(1600->128)-ReLU-Linear(128->10), batch 64.
+        /// configs/bench-cnn.yaml: conv3x3(1->32)-ReLU-maxpool2-conv3x3(32->64)-ReLU-maxpool2-Linear(1600->128)-ReLU-Linear(128->10), batch 64.
         case cnn
-        /// configs/fashion-resnet.yaml's network: conv3x3(1->32)-BN-ReLU-maxpool2, one basic block per
-        /// stage at 32x14x14, 64x7x7 and 128x4x4 (stride 2 and a 1x1 projection entering the last
-        /// two), global average pooling, Linear(128->10); batch 64.
+        /// configs/fashion-resnet.yaml: conv3x3(1->32)-BN-ReLU-maxpool2, one basic block per stage at
+        /// 32x14x14, 64x7x7 and 128x4x4 (stride 2 and a 1x1 projection entering the last two),
+        /// global average pooling, Linear(128->10); batch 64.
         case resnet
 
-        /// The model and the batch per rank.
-        public var model: (ModelSpec, batch: Int) {
-            func l(_ type: String, _ out: Int? = nil, kernel: Int? = nil, size: Int? = nil) -> LayerSpec {
-                LayerSpec(type: type, out: out, kernel: kernel, size: size)
-            }
+        public var configFile: String {
             switch self {
-            case .mlp:
-                return (ModelSpec(layers: [l("flatten"), l("linear", 512), l("relu"), l("linear", 512), l("relu"), l("linear", 10)]), 128)
-            case .cnn:
-                return (ModelSpec(layers: [l("conv2d", 32, kernel: 3), l("relu"), l("maxpool", size: 2), l("conv2d", 64, kernel: 3), l("relu"),
-                                           l("maxpool", size: 2), l("flatten"), l("linear", 128), l("relu"), l("linear", 10)]), 64)
-            case .resnet:
-                func conv(_ out: Int, stride: Int = 1) -> LayerSpec { LayerSpec(type: "conv2d", out: out, kernel: 3, stride: stride, padding: 1, bias: false) }
-                func block(_ out: Int, stride: Int) -> [LayerSpec] {
-                    [LayerSpec(type: "residual", layers: [conv(out, stride: stride), l("batchnorm"), l("relu"), conv(out), l("batchnorm")]), l("relu")]
-                }
-                let stem = [conv(32), l("batchnorm"), l("relu"), l("maxpool", size: 2)]
-                return (ModelSpec(layers: stem + block(32, stride: 1) + block(64, stride: 2) + block(128, stride: 2)
-                                  + [l("globalavgpool"), l("linear", 10)]), 64)
+            case .mlp: return "bench-mlp.yaml"
+            case .cnn: return "bench-cnn.yaml"
+            case .resnet: return "fashion-resnet.yaml"
             }
+        }
+
+        /// The workload's config: configs/ in the current directory, else the one of the checkout
+        /// this binary was built from.
+        public func configPath() throws -> String {
+            let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent()
+            let candidates = ["configs/" + configFile, checkout.appendingPathComponent("configs/" + configFile).path]
+            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw CohortError.invalid("bench train: the \(rawValue) workload's config \(candidates[1]) is missing (or pass --config FILE)")
+            }
+            return found
         }
     }
 
     public struct Result: Codable, Sendable {
-        public var workload: Workload
+        /// The workload's name (mlp, cnn, resnet), or the name of the config benched.
+        public var workload: String
         public var mode: DistributedMode
         public var sync: GradientSyncKind
         /// How gradients travelled over MPI, and over how many nodes.
@@ -125,84 +124,68 @@ public enum ThroughputBench {
         return out
     }
 
-    /// `distributed` chooses the mode and the reducer exactly as a run config does (Hogwild: the
-    /// ranks share one parameter arena and never communicate while stepping). `allocationCount`
-    /// reads the process's allocation counter, where one is linked in.
-    public static func run(workload: Workload, steps: Int, warmup: Int = 10, distributed: DistributedConfig,
-                           precision: MatmulPrecision = .fp32, communicator comm: Communicator, allocationCount: (() -> Int)? = nil,
-                           dataDirectory: String = FashionMNIST.defaultDirectory) throws -> Result {
-        let (spec, batch) = workload.model
-        let (train, _) = try FashionMNIST.load(directory: dataDirectory)
-        let network = try spec.build(inputShape: train.sampleShape)
-        let hogwild = distributed.mode == .hogwild && comm.size > 1
+    /// Times `steps` steps after `warmup` of `config`'s network, batch per rank, optimizer and
+    /// regularisation on its training split (no augmentation or mixing: the step PyTorch's peer
+    /// runs), built as `cohort train` builds them. `distributed` chooses the mode and the reducer
+    /// exactly as a run config does (Hogwild: the ranks share one parameter arena and never
+    /// communicate while stepping). `allocationCount` reads the process's allocation counter,
+    /// where one is linked in.
+    public static func run(config: RunConfig, name: String, steps: Int, warmup: Int = 10, distributed: DistributedConfig,
+                           precision: MatmulPrecision = .fp32, communicator comm: Communicator,
+                           allocationCount: (() -> Int)? = nil) throws -> Result {
+        let splits = try DataSplits.load(config.data, task: config.task, seed: config.seed)
+        let train = splits.train
         let topology = try NodeTopology(world: comm, ranksPerNode: distributed.ranksPerNode)
+        var run = config
         // Hogwild on each node's own arena (the bench times steps, not the averaging between nodes).
-        let shared = hogwild ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), node: topology.node) : nil
-        let model = try Model(network: network, inputShape: train.sampleShape, parameterStorage: shared?.storage)
-        try comm.barrier()
-        if shared == nil || topology.isLeader { model.initialize(rng: RandomStream(seed: 1).split("init")) }
+        run.distributed.mode = distributed.mode == .hogwild && comm.size > 1 ? .hogwild : .sync
+        let (model, shared) = try Trainer.makeModel(run, splits: splits, topology: topology)
         if shared == nil { try comm.broadcast(model.parameters.values.pointer, count: model.parameters.count, root: 0) }
-        let sync = try GradientSyncFactory.make(distributed, parameters: model.parameters, topology: topology)
-        let optimizer = try OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9).makeOptimizer(parameterCount: model.parameters.count)
-        let session = TrainingSession(model: model, optimizer: optimizer, seed: 1, gradientStorage: sync.gradientStorage,
-                                      precision: precision)
-        let step = try TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
-                                randomness: RandomStream(seed: 1))
-
-        // Bucket timings: how long each allreduce was in flight, and how much of that was before
-        // backward ended (overlapped with computation).
-        let reducer = sync as? GradientReducer
-        var bucketStart = [UInt64](repeating: 0, count: reducer?.buckets.count ?? 0)
-        var inFlight: UInt64 = 0, overlapped: UInt64 = 0
-        reducer?.onBucketStart = { bucketStart[$0] = TraceRecorder.now() }
-        reducer?.onBucketDone = { b in
-            inFlight += TraceRecorder.now() - bucketStart[b]
-            let backwardEnd = step.clock.backwardEnded
-            if backwardEnd > bucketStart[b] { overlapped += backwardEnd - bucketStart[b] }
-        }
-        let sampler = try DistributedSampler(count: train.count, rank: comm.rank, worldSize: comm.size, seed: 1, shuffle: true, dropLast: false)
-        var indices = sampler.indices(epoch: 0)
-        var position = 0, epoch = 0
-        var waited: UInt64 = 0, start: UInt64 = 0
-        var allocationsAtStart = 0, executionsAtStart = 0, insideAtStart = 0, bytesAtStart = 0
+        let batch = config.training.batchSize, perStep = batch * config.training.accumulate
+        let step = try TrainingStep.make(model: model, loader: try BatchLoader(dataset: train, batchSize: batch, normalization: splits.normalization),
+                                         optimizer: config.optimizer, topology: topology, distributed: distributed, training: config.training,
+                                         precision: precision, objective: TrainingObjective(config.task), seed: config.seed)
+        let sampler = try DistributedSampler(count: train.count, rank: comm.rank, worldSize: comm.size, seed: config.seed, shuffle: true,
+                                             dropLast: false)
+        let clock = BenchClock(step: step, warmup: warmup, communicator: comm, allocationCount: allocationCount)
+        let rate = config.optimizer.learningRate
+        let loop = RunLoop(step: step, source: FixedSteps(sampler: sampler, batch: perStep, count: warmup + steps)) { _ in rate }
+        loop.observers = [clock]
         DNNL.shared?.allocationCounter = allocationCount
         defer { DNNL.shared?.allocationCounter = nil }
-        for s in 0..<(warmup + steps) {
-            if s == warmup {
-                try comm.barrier()
-                waited = 0; inFlight = 0; overlapped = 0
-                executionsAtStart = DNNL.shared?.executions ?? 0
-                insideAtStart = DNNL.shared?.allocationsInside ?? 0
-                allocationsAtStart = allocationCount?() ?? 0
-                bytesAtStart = sync.bytesSent
-                start = TraceRecorder.now()
-            }
-            if position + batch > indices.count { epoch += 1; indices = sampler.indices(epoch: epoch); position = 0 }
-            _ = try step.run(positions: indices[position..<(position + batch)], stream: UInt64(s), number: s + 1, learningRate: 0.05)
-            position += batch
-            waited += step.clock.synchronized - step.clock.backwardEnded
-        }
-        let elapsed = Double(TraceRecorder.now() - start) * 1e-9
-        let allocations = allocationCount.map { Double($0() - allocationsAtStart) / Double(steps) }
-        let executions = Double((DNNL.shared?.executions ?? 0) - executionsAtStart) / Double(steps)
-        let oneDNNAllocations = allocationCount.map { _ in Double((DNNL.shared?.allocationsInside ?? 0) - insideAtStart) / Double(steps) }
+        if warmup == 0 { try clock.start() }
+        try loop.run()
+        let elapsed = Double(TraceRecorder.now() - clock.started) * 1e-9
+        let allocations = allocationCount.map { Double($0() - clock.allocationsAtStart) / Double(steps) }
+        let executions = Double((DNNL.shared?.executions ?? 0) - clock.executionsAtStart) / Double(steps)
+        let oneDNNAllocations = allocationCount.map { _ in Double((DNNL.shared?.allocationsInside ?? 0) - clock.insideAtStart) / Double(steps) }
         // Every rank's samples count; the slowest rank decides the time.
         let slowest = try comm.allgather(elapsed.bitPattern).map(Double.init(bitPattern:)).max()!
-        var sums = [Double(steps * batch), Double(waited) * 1e-9, Double(inFlight) * 1e-9, Double(overlapped) * 1e-9,
-                    Double(sync.bytesSent - bytesAtStart)]
+        var sums = [Double(steps * perStep), Double(clock.waited) * 1e-9, Double(clock.inFlight) * 1e-9, Double(clock.overlapped) * 1e-9,
+                    Double(step.sync.bytesSent - clock.bytesAtStart)]
         try comm.allreduce(&sums)
         func meanMsPerStep(_ seconds: Double) -> Double { seconds / Double(comm.size) / Double(steps) * 1e3 }
-        let flops = try flopsPerStep(network, input: [batch] + train.sampleShape)
-        return Result(workload: workload, mode: distributed.mode, sync: sync.kind, wire: distributed.wire, nodes: topology.nodeCount,
+        let flops = try flopsPerStep(model.network, input: [perStep] + train.sampleShape)
+        let timed = clock.reducer != nil
+        return Result(workload: name, mode: distributed.mode, sync: step.sync.kind, wire: distributed.wire, nodes: topology.nodeCount,
                       ranks: comm.size, threads: BLAS.threads,
-                      precision: precision, batchPerRank: batch, steps: steps, samplesPerSecond: sums[0] / slowest,
+                      precision: precision, batchPerRank: perStep, steps: steps, samplesPerSecond: sums[0] / slowest,
                       stepGFLOPs: flops * Double(steps) / slowest / 1e9, flopsPerStep: flops, gradientValues: model.parameters.count,
                       communicationWaitMs: meanMsPerStep(sums[1]),
-                      allreduceInFlightMs: reducer == nil ? nil : meanMsPerStep(sums[2]),
-                      allreduceOverlappedMs: reducer == nil ? nil : meanMsPerStep(sums[3]),
+                      allreduceInFlightMs: timed ? meanMsPerStep(sums[2]) : nil,
+                      allreduceOverlappedMs: timed ? meanMsPerStep(sums[3]) : nil,
                       wireBytesPerStep: sums[4] / Double(steps),
                       stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations,
                       oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: executions, peakMemoryMB: peakMemoryMB())
+    }
+
+    /// A reference workload, from its shipped config.
+    public static func run(workload: Workload, steps: Int, warmup: Int = 10, distributed: DistributedConfig,
+                           precision: MatmulPrecision = .fp32, communicator comm: Communicator,
+                           allocationCount: (() -> Int)? = nil) throws -> Result {
+        let (config, _) = try ConfigLoader.loadRun(path: try workload.configPath(), overrides: [])
+        return try run(config: config, name: workload.rawValue, steps: steps, warmup: warmup, distributed: distributed,
+                       precision: precision, communicator: comm, allocationCount: allocationCount)
     }
 
     static func peakMemoryMB() -> Double {

@@ -76,15 +76,10 @@ public final class Trainer {
                                 communicator: communicator)
         let model: Model
         (model, shared) = try Self.makeModel(config, splits: splits, topology: topology)
-        let sync = try GradientSyncFactory.make(config.distributed, parameters: model.parameters, topology: topology)
-        // Optimizer state is private to each process, in Hogwild too: sharing momentum would need
-        // locks or let one process's stale moments drag the others (docs/ARCHITECTURE.md).
-        let optimizer = try config.optimizer.makeOptimizer(parameterCount: model.parameters.count, decayRanges: model.parameters.decayRanges)
-        let session = TrainingSession(model: model, optimizer: optimizer, seed: config.seed, regularization: Regularization(t),
-                                      gradientStorage: sync.gradientStorage, precision: precision)
-        step = try TrainingStep(session: session, loader: data.loader, sync: sync,
-                                objective: distillation.map { .distillation($0) } ?? TrainingObjective(config.task), nonFinite: t.nonFinite,
-                                microBatches: t.accumulate, randomness: RandomStream(seed: config.seed), mixing: data.input.mixing)
+        step = try TrainingStep.make(model: model, loader: data.loader, optimizer: config.optimizer, topology: topology,
+                                     distributed: config.distributed, training: t, precision: precision,
+                                     objective: distillation.map { .distillation($0) } ?? TrainingObjective(config.task), seed: config.seed,
+                                     mixing: data.input.mixing)
         // Faults go into a fresh run only, so that a run restarted from its checkpoint can finish.
         step.faults = resume ? FaultInjection() : FaultInjection.fromEnvironment(rank: communicator.rank)
 
@@ -189,15 +184,6 @@ public final class Trainer {
         point.gradientWaitMs = gradientWaitMs
         try telemetry.logger?.trainStep(point, epoch: state.epoch)
         state.history.append(point)
-    }
-
-    /// With non_finite: skip, ends the run once `count` steps in a row were skipped (every rank
-    /// sees the same averaged gradients, so every rank stops at the same step).
-    func checkSkipped(_ count: Int) throws {
-        let limit = config.training.maxSkipped
-        guard count >= limit else { return }
-        telemetry.progress.interrupt()
-        throw CohortError.invalid("step \(state.step): \(count) steps in a row had a NaN/Inf loss or gradient and were skipped (training.max_skipped is \(limit)); the weights are not recovering: lower optimizer.lr or set training.clip_norm")
     }
 
     /// The final test evaluation, checkpoint and report, once every rank has stopped training.

@@ -10,6 +10,9 @@ public enum TrainingObjective {
     case targets
     /// The distillation loss against a teacher's outputs (`cohort distill`).
     case distillation(DistillationSetup)
+    /// A loss of the program's own over the model's layers (the VAE's negative ELBO, a
+    /// contrastive loss, ...): the step still loads, synchronises, checks and updates.
+    case custom(CustomObjective)
 
     /// The plain objective of a task.
     public init(_ task: Task) { self = task == .regression ? .targets : .labels }
@@ -43,4 +46,11 @@ public struct DistillationSetup {
         self.matching = matching
         self.alpha = alpha
     }
+}
+
+/// A training loss the step does not know: given the batch as the loader prepared it, record the
+/// forward pass on `context.tape` (in training mode) and return the loss to minimise, and how
+/// many examples were predicted right (0 where that means nothing).
+public protocol CustomObjective: AnyObject {
+    func loss(_ x: Var, positions: ArraySlice<Int>, context: ForwardContext) throws -> (loss: Var, correct: Int)
 }

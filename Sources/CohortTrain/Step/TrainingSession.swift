@@ -61,6 +61,17 @@ public final class TrainingSession {
         return (loss, Metrics.correct(logits, labels))
     }
 
+    /// Forward and backward of a custom objective (`CustomObjective`), which runs the layers itself.
+    public func forwardBackward(_ x: Var, scale: Float = 1, custom: (Var, ForwardContext) throws -> (loss: Var, correct: Int)) throws
+        -> (loss: Float, correct: Int) {
+        tape.reset()
+        context.training = true
+        var (loss, correct) = try custom(x, context)
+        if scale != 1 { loss = tape.affine(loss, scale: scale) }
+        try tape.backward(loss)
+        return (loss.value.item / scale, correct)
+    }
+
     /// One recording: forward in training mode, `objective` on the outputs, scaled by `scale`
     /// (micro-batches), backward. Returns the unscaled loss and the outputs.
     private func forwardBackward(_ x: Var, scale: Float, objective: (Var) throws -> Var) throws -> (loss: Float, outputs: Tensor) {

@@ -132,6 +132,8 @@ public final class TrainingStep {
             clock.teacherTicks += TraceRecorder.now() &- started
             fillLabels(examples, labeled: d.labeled)
             return try session.forwardBackwardDistilled(x, labels: labels, teacher: teacher, matching: d.matching, alpha: d.alpha, scale: scale)
+        case let .custom(objective):
+            return try session.forwardBackward(x, scale: scale) { try objective.loss($0, positions: examples, context: $1) }
         }
     }
 

@@ -17,13 +17,10 @@ let (train, test) = (try TwoSpirals.make(count: 4000, noise: 0.02, seed: 1), try
 let network = Sequential([Linear(2, 64), LearnableSwish(features: 64), Linear(64, 64), LearnableSwish(features: 64), Linear(64, 2)])
 let model = try Model(network: network, inputShape: [2])
 model.initialize(rng: RandomStream(seed: 7))  // the same seed on every rank: the same first weights
-let sync = try GradientSyncFactory.make(DistributedConfig(), parameters: model.parameters, topology: NodeTopology(world: world, ranksPerNode: nil))
-let optimizer = try SGD(parameterCount: model.parameters.count, options: .init(momentum: 0.9))
-// The gradients live where the synchronisation reads them (shared memory between a node's ranks).
-let session = TrainingSession(model: model, optimizer: optimizer, seed: 7, gradientStorage: sync.gradientStorage)
 let globalBatch = 64, batch = globalBatch / world.size  // N ranks, one model: the global batch stays 64
-let step = try TrainingStep(session: session, loader: try BatchLoader(dataset: train, batchSize: batch), sync: sync,
-                            randomness: RandomStream(seed: 7))
+// Synchronisation (shared memory between a node's ranks, hierarchical across nodes), optimizer and session, as `cohort train` makes them.
+let step = try TrainingStep.make(model: model, loader: try BatchLoader(dataset: train, batchSize: batch),
+                                 optimizer: OptimizerConfig(name: "sgd", lr: 0.1, momentum: 0.9), topology: NodeTopology(world: world, ranksPerNode: nil), seed: 7)
 let sampler = try DistributedSampler(count: train.count, rank: world.rank, worldSize: world.size, seed: 7, shuffle: true, dropLast: true)
 var number = 0
 for epoch in 0..<20 {
