@@ -2,6 +2,7 @@ import Cohort
 import CohortData
 import CohortDistributed
 import CohortNN
+import CohortOptim
 import CohortTrain
 import Foundation
 
@@ -38,10 +39,15 @@ final class CompressionStages {
         }
     }
 
-    /// A sub-run's config: this run's YAML with `overrides`, in this run's folder.
-    func subRun(_ name: String, _ overrides: [String]) throws -> (RunConfig, String) {
-        try ConfigLoader.decodeWithText(RunConfig.self, yaml: yaml, source: "\(runName)/\(name)",
-                                        overrides: ["name=\(name)", "output.directory=\(folder.path)"] + overrides)
+    /// A sub-run's config and its resolved YAML: this run's config named `name`, in this run's
+    /// folder, changed by `change` (typed: no YAML is written by hand).
+    func subRun(_ name: String, _ change: (inout RunConfig) -> Void = { _ in }) throws -> (RunConfig, String) {
+        let source = "\(runName)/\(name)"
+        var config = try ConfigLoader.decode(RunConfig.self, yaml: yaml, source: source)
+        config.name = name
+        config.output.directory = folder.path
+        change(&config)
+        return try ConfigLoader.resolved(config, source: source)
     }
 
     struct Pruned {
@@ -65,9 +71,14 @@ final class CompressionStages {
         for round in 1...prune.rounds {
             let target = MagnitudePruner.sparsity(round: round, of: prune.rounds, final: prune.sparsity)
             let steps = max(prune.finetuneSteps, 1)
-            let (c, y) = try subRun("prune-\(round)", ["training.max_steps=\(steps)", "training.epochs=1000000",
-                                                       "schedule={name: cosine, t_max: \(steps), unit: steps}", "optimizer.lr=\(prune.lr)",
-                                                       "training.checkpoint_every=0", "training.patience=0"])
+            let (c, y) = try subRun("prune-\(round)") { c in
+                c.training.maxSteps = steps
+                c.training.epochs = 1_000_000
+                c.schedule = ScheduleConfig(name: "cosine", unit: .steps, tMax: steps)
+                c.optimizer.lr = prune.lr
+                c.training.checkpointEvery = 0
+                c.training.patience = 0
+            }
             let trainer = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                                       data: data, distillation: setup)
             trainer.model.assign(from: current)

@@ -103,7 +103,7 @@ public final class DistillationRun {
         let setup = DistillationSetup(input: input, labeled: transfer.labeled, teacher: teacher, matching: matching, alpha: distill.alpha)
 
         // The distilled student.
-        let (student, studentYAML) = try studentRun("student", [], stages, data: data, distillation: setup)
+        let (student, studentYAML) = try studentRun("student", stages, data: data, distillation: setup)
         stages.say("distilling into the student: \(student.totalSteps) steps")
         let distilled = try student.run()
         let teacherShare = try meanOverRanks(student.step.totals.teacherShare)
@@ -116,7 +116,7 @@ public final class DistillationRun {
         let scratchInput = baseline
             ? TrainingInput(examples: try Self.scratchSet(transfer, train: data.train), augmentation: augmentation, mixing: mixing) : nil
         if let scratchInput {
-            let (scratch, scratchYAML) = try studentRun("scratch", [], stages, data: data, input: scratchInput)
+            let (scratch, scratchYAML) = try studentRun("scratch", stages, data: data, input: scratchInput)
             stages.say("student from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
             let e = try scratch.run()
             seeds[0] = .init(seed: config.seed, scratchErrors: e.errors, distilledErrors: distilled.errors,
@@ -130,12 +130,12 @@ public final class DistillationRun {
         for r in 1..<repeats {
             let seed = config.seed &+ UInt64(r)
             stages.say("distilled student, seed \(seed)")
-            let d = try studentRun("student-seed\(seed)", ["seed=\(seed)"], stages, data: data, distillation: setup).trainer
+            let d = try studentRun("student-seed\(seed)", seed: seed, stages, data: data, distillation: setup).trainer
             let dErrors = try d.run().errors
             var scratchErrors: Int?, scratchValidation: Double?
             if let scratchInput {
                 stages.say("student from scratch, seed \(seed)")
-                let s = try studentRun("scratch-seed\(seed)", ["seed=\(seed)"], stages, data: data, input: scratchInput).trainer
+                let s = try studentRun("scratch-seed\(seed)", seed: seed, stages, data: data, input: scratchInput).trainer
                 scratchErrors = try s.run().errors
                 scratchValidation = try stages.validationAccuracy(s.model, data)
             }
@@ -235,10 +235,11 @@ public final class DistillationRun {
         return v[0] / Double(comm.size)
     }
 
-    /// A student sub-run in `folder/name`: distilled from `distillation`, or trained on `input` with its labels.
-    private func studentRun(_ name: String, _ overrides: [String], _ stages: CompressionStages, data: DataSplits,
+    /// A student sub-run in `folder/name` (with another `seed` than the config's, when given):
+    /// distilled from `distillation`, or trained on `input` with its labels.
+    private func studentRun(_ name: String, seed: UInt64? = nil, _ stages: CompressionStages, data: DataSplits,
                             distillation: DistillationSetup? = nil, input: TrainingInput? = nil) throws -> (trainer: Trainer, yaml: String) {
-        let (c, y) = try stages.subRun(name, overrides)
+        let (c, y) = try stages.subRun(name) { c in if let seed { c.seed = seed } }
         return (try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                             data: data, input: input, distillation: distillation), y)
     }

@@ -41,8 +41,11 @@ struct CompressCommand: ParsableCommand {
         try Runtime.guarded(comm) {
             var prune: PruneConfig?
             if sparsity > 0 {
-                let yaml = "{sparsity: \(sparsity), scope: \(scope), rounds: \(rounds), finetune_steps: \(finetuneSteps), lr: \(lr)}"
-                prune = try ConfigLoader.decode(PruneConfig.self, yaml: yaml, source: "compress options")
+                guard let pruneScope = PruneScope(rawValue: scope) else {
+                    throw CohortError.invalid("compress options: scope: unknown value '\(scope)' (known: \(PruneScope.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                prune = try PruneConfig(sparsity: sparsity, scope: pruneScope, rounds: rounds, finetuneSteps: finetuneSteps, lr: lr,
+                                        source: "compress options")
             }
             let folder = output ?? URL(fileURLWithPath: checkpoint).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("compressed").path

@@ -109,6 +109,16 @@ public enum ConfigLoader {
 }
 
 extension ConfigLoader {
+    /// A run config changed in code, with its resolved YAML, decoded back from that YAML: what a
+    /// run folder and checkpoints will hold, checked as strictly as a file is (`source` names it in errors).
+    public static func resolved(_ config: RunConfig, source: String) throws -> (RunConfig, String) {
+        let text: String
+        do { text = try YAMLEncoder().encode(config) } catch {
+            throw CohortError.invalid("\(source): cannot write the resolved config: \(error)")
+        }
+        return (try decode(RunConfig.self, yaml: text, source: source), text)
+    }
+
     /// A run config from `path` with `overrides`, and its resolved YAML (defaults filled in): the
     /// text saved in the run folder and checkpoints, and hashed to check that all ranks agree.
     public static func loadRun(path: String, overrides: [String]) throws -> (RunConfig, String) {

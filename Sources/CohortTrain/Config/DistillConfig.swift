@@ -92,6 +92,13 @@ public struct PruneConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Settings made in code (`cohort compress`'s options), checked as a config's are; `source`
+    /// names them in the error.
+    public init(sparsity: Float, scope: PruneScope, rounds: Int, finetuneSteps: Int, lr: Float, source: String) throws {
+        (self.sparsity, self.scope, self.rounds, self.finetuneSteps, self.lr) = (sparsity, scope, rounds, finetuneSteps, lr)
+        if let (key, reason) = problem() { throw CohortError.invalid("\(source): \(key.rawValue): \(reason)") }
+    }
+
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -100,9 +107,15 @@ public struct PruneConfig: Codable, Sendable, Equatable {
         rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? rounds
         finetuneSteps = try c.decodeIfPresent(Int.self, forKey: .finetuneSteps) ?? finetuneSteps
         lr = try c.decodeIfPresent(Float.self, forKey: .lr) ?? lr
-        if !(sparsity >= 0 && sparsity < 1) { throw DecodingError.dataCorruptedError(forKey: .sparsity, in: c, debugDescription: "must be in [0, 1), got \(sparsity)") }
-        if rounds < 1 { throw DecodingError.dataCorruptedError(forKey: .rounds, in: c, debugDescription: "must be at least 1, got \(rounds)") }
-        if finetuneSteps < 0 { throw DecodingError.dataCorruptedError(forKey: .finetuneSteps, in: c, debugDescription: "must be non-negative, got \(finetuneSteps)") }
-        if !(lr > 0 && lr.isFinite) { throw DecodingError.dataCorruptedError(forKey: .lr, in: c, debugDescription: "must be positive, got \(lr)") }
+        if let (key, reason) = problem() { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: reason) }
+    }
+
+    /// The first setting out of its range, and why.
+    private func problem() -> (CodingKeys, String)? {
+        if !(sparsity >= 0 && sparsity < 1) { return (.sparsity, "must be in [0, 1), got \(sparsity)") }
+        if rounds < 1 { return (.rounds, "must be at least 1, got \(rounds)") }
+        if finetuneSteps < 0 { return (.finetuneSteps, "must be non-negative, got \(finetuneSteps)") }
+        if !(lr > 0 && lr.isFinite) { return (.lr, "must be positive, got \(lr)") }
+        return nil
     }
 }
