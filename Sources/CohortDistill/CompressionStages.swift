@@ -74,7 +74,7 @@ final class CompressionStages {
             let (c, y) = try subRun("prune-\(round)") { c in
                 c.training.maxSteps = steps
                 c.training.epochs = 1_000_000
-                c.schedule = ScheduleConfig(name: "cosine", unit: .steps, tMax: steps)
+                c.schedule = ScheduleConfig(.cosine(tMax: steps, unit: .steps))
                 c.optimizer.lr = prune.lr
                 c.training.checkpointEvery = 0
                 c.training.patience = 0

@@ -142,7 +142,7 @@ final class ScheduleConfigTests: XCTestCase {
     }
 
     func testMinLRAboveBaseIsRejectedWhenBuilt() {
-        XCTAssertEqual(thrownMessage { _ = try ScheduleConfig(name: "cosine", tMax: 5, minLR: 0.5).makePlan(baseLR: 0.1, stepsPerEpoch: 1) },
+        XCTAssertEqual(thrownMessage { _ = try ScheduleConfig(.cosine(tMax: 5, minLR: 0.5)).makePlan(baseLR: 0.1, stepsPerEpoch: 1) },
                        "schedule.min_lr: must be at most the base learning rate 0.1, got 0.5")
     }
 }

@@ -96,12 +96,12 @@ enum VAETraining {
             sums[1] += elbo.kl
             sums[2] += 1
             elbo.kl = 0
-            guard planned.endsEpoch else { return .proceed }
+            guard let place = planned.place, place.isLast else { return .proceed }
             try comm.allreduce(&sums)
             last = (sums[0] / sums[2], sums[1] / sums[2])
-            say(String(format: "generator epoch %d/%d: negative ELBO %.2f nats per image (KL %.2f)", planned.epoch + 1, epochs, last.loss, last.kl))
+            say(String(format: "generator epoch %d/%d: negative ELBO %.2f nats per image (KL %.2f)", place.epoch + 1, epochs, last.loss, last.kl))
             sums = [0, 0, 0]
-            elbo.epoch = planned.epoch + 1
+            elbo.epoch = place.epoch + 1
             return .proceed
         }
     }

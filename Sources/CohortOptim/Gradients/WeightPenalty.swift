@@ -6,15 +6,7 @@ public enum WeightPenalty {
     @discardableResult
     public static func addL1(lambda: Float, parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>,
                              count: Int, ranges: [Range<Int>]? = nil) -> Double {
-        var total = 0.0
-        for range in checked(ranges, count) {
-            Lanes.forEachBlock(range) { block in
-                var kernel = L1(p: p, g: g, lambda: lambda)
-                Lanes.forEachChunk(block, &kernel)
-                total += Double(kernel.sum.sum())
-            }
-        }
-        return Double(lambda) * total
+        Double(lambda) * sum(Penalty(p: p, g: g, lambda: lambda, l1: true), ranges: checked(ranges, count))
     }
 
     /// g += lambda * p inside `ranges` (nil: all `count`); returns (lambda / 2) * sum p^2, whose
@@ -22,15 +14,21 @@ public enum WeightPenalty {
     @discardableResult
     public static func addL2(lambda: Float, parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>,
                              count: Int, ranges: [Range<Int>]? = nil) -> Double {
+        Double(lambda) / 2 * sum(Penalty(p: p, g: g, lambda: lambda, l1: false), ranges: checked(ranges, count))
+    }
+
+    /// Runs a fresh copy of `kernel` over each block of `ranges` and adds up the blocks' sums in
+    /// Double (block by block, so a long arena's sum keeps its precision).
+    private static func sum(_ kernel: Penalty, ranges: [Range<Int>]) -> Double {
         var total = 0.0
-        for range in checked(ranges, count) {
+        for range in ranges {
             Lanes.forEachBlock(range) { block in
-                var kernel = L2(p: p, g: g, lambda: lambda)
-                Lanes.forEachChunk(block, &kernel)
-                total += Double(kernel.sum.sum())
+                var k = kernel
+                Lanes.forEachChunk(block, &k)
+                total += Double(k.sum.sum())
             }
         }
-        return Double(lambda) / 2 * total
+        return total
     }
 
     private static func checked(_ ranges: [Range<Int>]?, _ count: Int) -> [Range<Int>] {
@@ -41,34 +39,24 @@ public enum WeightPenalty {
         return ranges
     }
 
-    /// Adds lambda * sign(p); sums |p|.
-    private struct L1: ChunkKernel {
+    /// Adds lambda * sign(p) and sums |p| (L1), or adds lambda * p and sums p^2 (L2).
+    private struct Penalty: ChunkKernel {
         let p, g: UnsafeMutablePointer<Float>
         let lambda: Float
+        let l1: Bool
         var sum = Lanes.Vector(repeating: 0)
 
         @inline(__always)
         mutating func apply(_ i: Int, _ n: Int) {
             let pv = Lanes.load(p, i, n)
-            var sign = Lanes.Vector(repeating: 0)
-            sign.replace(with: 1, where: pv .> 0)
-            sign.replace(with: -1, where: pv .< 0)
-            Lanes.store(Lanes.load(g, i, n) + lambda * sign, g, i, n)
-            sum = sum + sign * pv
-        }
-    }
-
-    /// Adds lambda * p; sums p^2.
-    private struct L2: ChunkKernel {
-        let p, g: UnsafeMutablePointer<Float>
-        let lambda: Float
-        var sum = Lanes.Vector(repeating: 0)
-
-        @inline(__always)
-        mutating func apply(_ i: Int, _ n: Int) {
-            let pv = Lanes.load(p, i, n)
-            Lanes.store(Lanes.load(g, i, n) + lambda * pv, g, i, n)
-            sum = sum + pv * pv
+            var term = pv
+            if l1 {
+                term = Lanes.Vector(repeating: 0)
+                term.replace(with: 1, where: pv .> 0)
+                term.replace(with: -1, where: pv .< 0)
+            }
+            Lanes.store(Lanes.load(g, i, n) + lambda * term, g, i, n)
+            sum = sum + term * pv
         }
     }
 }

@@ -95,7 +95,11 @@ public struct PruneConfig: Codable, Sendable, Equatable {
     /// Settings made in code (`cohort compress`'s options), checked as a config's are; `source`
     /// names them in the error.
     public init(sparsity: Float, scope: PruneScope, rounds: Int, finetuneSteps: Int, lr: Float, source: String) throws {
-        (self.sparsity, self.scope, self.rounds, self.finetuneSteps, self.lr) = (sparsity, scope, rounds, finetuneSteps, lr)
+        self.sparsity = sparsity
+        self.scope = scope
+        self.rounds = rounds
+        self.finetuneSteps = finetuneSteps
+        self.lr = lr
         if let (key, reason) = problem() { throw CohortError.invalid("\(source): \(key.rawValue): \(reason)") }
     }
 

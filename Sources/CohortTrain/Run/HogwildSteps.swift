@@ -30,7 +30,6 @@ final class HogwildSteps: StepSource {
         let positions = cursor.take()
         taken += 1
         // Ranks step independently, so a step's number in messages and fault injection is this rank's own.
-        return PlannedStep(positions: positions, stream: UInt64(claimed), number: taken, scheduleStep: claimed / nodeSize,
-                           epoch: cursor.epoch, batchInEpoch: positions.startIndex / cursor.batch)
+        return PlannedStep(positions: positions, stream: UInt64(claimed), number: taken, scheduleStep: claimed / nodeSize)
     }
 }

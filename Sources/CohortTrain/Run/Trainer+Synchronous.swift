@@ -60,7 +60,7 @@ final class SynchronousRun: StepObserver {
         t.telemetry.traceStep(t.step.clock, sync: t.step.sync.kind)
         if outcome.applied { t.telemetry.count(outcome, clock: t.step.clock) } else { t.state.skippedSteps += 1 }
         t.state.step = planned.scheduleStep + 1
-        t.state.batchInEpoch = planned.batchInEpoch + 1
+        t.state.batchInEpoch = (planned.place?.batch ?? t.state.batchInEpoch) + 1
         let step = t.state.step
         t.telemetry.progress.update(step: step, epoch: t.state.epoch + 1, loss: outcome.loss, learningRate: learningRate, logEvery: training.logEvery)
         if step % training.logEvery == 0 || step == t.data.totalSteps { try logTraining(learningRate: learningRate) }
@@ -73,7 +73,7 @@ final class SynchronousRun: StepObserver {
             try t.saveLatest()
             throw RunStopped(signal: signal, step: step, totalSteps: t.data.totalSteps, folder: t.folderPath)
         }
-        return try planned.endsEpoch && endEpoch() ? .stop : .proceed
+        return try planned.place?.isLast == true && endEpoch() ? .stop : .proceed
     }
 
     /// The end of an epoch: BatchNorm statistics averaged, validation (early stopping) and test,

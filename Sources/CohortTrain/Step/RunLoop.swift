@@ -11,16 +11,29 @@ public struct PlannedStep: Sendable {
     public var number: Int
     /// The step the learning-rate schedule is read at (0-based; in Hogwild the node's global step).
     public var scheduleStep: Int
-    /// The pass over the data the step belongs to, the step's place in it, and whether it is the
-    /// pass's last step.
-    public var epoch: Int
-    public var batchInEpoch: Int
-    public var endsEpoch: Bool
+    /// Where in the epochs the step is, for sources that have epochs (`EpochSteps`); nil for those
+    /// that take batches at their own pace (Hogwild, the bench).
+    public var place: EpochPlace?
 
-    public init(positions: ArraySlice<Int>, stream: UInt64, number: Int, scheduleStep: Int, epoch: Int = 0, batchInEpoch: Int = 0,
-                endsEpoch: Bool = false) {
-        (self.positions, self.stream, self.number, self.scheduleStep) = (positions, stream, number, scheduleStep)
-        (self.epoch, self.batchInEpoch, self.endsEpoch) = (epoch, batchInEpoch, endsEpoch)
+    public init(positions: ArraySlice<Int>, stream: UInt64, number: Int, scheduleStep: Int, place: EpochPlace? = nil) {
+        self.positions = positions
+        self.stream = stream
+        self.number = number
+        self.scheduleStep = scheduleStep
+        self.place = place
+    }
+}
+
+/// A step's pass over the data, its place in the pass, and whether it is the pass's last step.
+public struct EpochPlace: Sendable, Equatable {
+    public var epoch: Int
+    public var batch: Int
+    public var isLast: Bool
+
+    public init(epoch: Int, batch: Int, isLast: Bool) {
+        self.epoch = epoch
+        self.batch = batch
+        self.isLast = isLast
     }
 }
 

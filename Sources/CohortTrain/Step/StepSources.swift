@@ -46,8 +46,8 @@ public final class EpochSteps: StepSource {
             batchInEpoch += 1
         }
         return PlannedStep(positions: order[first..<(first + examplesPerStep)], stream: (UInt64(step) << 16 | UInt64(sampler.rank)) &* 64,
-                           number: step + 1, scheduleStep: step, epoch: epoch, batchInEpoch: batchInEpoch,
-                           endsEpoch: batchInEpoch + 1 == stepsPerEpoch)
+                           number: step + 1, scheduleStep: step,
+                           place: EpochPlace(epoch: epoch, batch: batchInEpoch, isLast: batchInEpoch + 1 == stepsPerEpoch))
     }
 }
 
@@ -97,7 +97,6 @@ public final class FixedSteps: StepSource {
         guard taken < count else { return nil }
         let positions = cursor.take()
         defer { taken += 1 }
-        return PlannedStep(positions: positions, stream: UInt64(taken), number: taken + 1, scheduleStep: taken, epoch: cursor.epoch,
-                           batchInEpoch: positions.startIndex / cursor.batch)
+        return PlannedStep(positions: positions, stream: UInt64(taken), number: taken + 1, scheduleStep: taken)
     }
 }
