@@ -41,11 +41,11 @@ final class OptimizerConfigTests: XCTestCase {
     }
 
     func testEveryNameBuildsItsOptimizerWithPyTorchDefaults() throws {
-        let built = try OptimizerConfig.names.map { try OptimizerConfig(name: $0).makeOptimizer(parameterCount: 4) }
+        let built = try OptimizerConfig.Kind.withDefaults.map { try OptimizerConfig($0).makeOptimizer(parameterCount: 4) }
         XCTAssertTrue(built[0] is SGD && built[1] is Adagrad && built[2] is RMSProp && built[3] is Adam && built[4] is AdamW)
         XCTAssertEqual((built[4] as! AdamW).options, AdamW.Options(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01))
         XCTAssertEqual((built[2] as! RMSProp).options, RMSProp.Options(alpha: 0.99, eps: 1e-8))
-        XCTAssertEqual(OptimizerConfig.names.map { OptimizerConfig(name: $0).learningRate }, [0.001, 0.01, 0.01, 0.001, 0.001])
+        XCTAssertEqual(OptimizerConfig.Kind.withDefaults.map { OptimizerConfig($0).learningRate }, [0.001, 0.01, 0.01, 0.001, 0.001])
     }
 
     func testAdamBetasAndEps() throws {
@@ -75,8 +75,8 @@ final class OptimizerConfigTests: XCTestCase {
     }
 
     func testValidateForConfigsBuiltInCode() {
-        XCTAssertEqual(thrownMessage { try OptimizerConfig(name: "sgd", lr: -0.1).validate() }, "optimizer.lr: must be positive, got -0.1")
-        XCTAssertEqual(thrownMessage { _ = try OptimizerConfig(name: "adagrad", lrDecay: -1).makeOptimizer(parameterCount: 3) },
+        XCTAssertEqual(thrownMessage { try OptimizerConfig(.sgd(), lr: -0.1).validate() }, "optimizer.lr: must be positive, got -0.1")
+        XCTAssertEqual(thrownMessage { _ = try OptimizerConfig(.adagrad(lrDecay: -1)).makeOptimizer(parameterCount: 3) },
                        "optimizer.lr_decay: must be at least 0.0, got -1.0")
     }
 

@@ -18,7 +18,7 @@ final class TrainingStepTests: XCTestCase {
     }
 
     func step(batch: Int, microBatches: Int, nonFinite: NonFinitePolicy = .stop,
-              optimizer: OptimizerConfig = OptimizerConfig(name: "sgd", momentum: 0.9), precision: MatmulPrecision = .fp32) throws -> TrainingStep {
+              optimizer: OptimizerConfig = OptimizerConfig(.sgd(momentum: 0.9)), precision: MatmulPrecision = .fp32) throws -> TrainingStep {
         let model = try Model(spec: spec, inputShape: [4])
         model.initialize(rng: RandomStream(seed: 3))
         let sync = LocalGradients(count: model.parameters.count)
@@ -50,11 +50,11 @@ final class TrainingStepTests: XCTestCase {
 
     /// One step of plain SGD is w - lr * dL/dw, with the gradient from the session's own backward.
     func testAStepAppliesTheGradientOnce() throws {
-        let s = try step(batch: 8, microBatches: 1, optimizer: OptimizerConfig(name: "sgd"))
+        let s = try step(batch: 8, microBatches: 1, optimizer: OptimizerConfig(.sgd()))
         let positions = ArraySlice(Array(0..<8))
         let before = s.session.parameters.values.scalars
         // The gradient of the same batch, computed without the step.
-        let probe = try step(batch: 8, microBatches: 1, optimizer: OptimizerConfig(name: "sgd"))
+        let probe = try step(batch: 8, microBatches: 1, optimizer: OptimizerConfig(.sgd()))
         probe.session.gradients.zero()
         let x = try probe.loader.load(positions)
         _ = try probe.session.forwardBackward(Var(x), labels: probe.loader.labels)
@@ -101,7 +101,7 @@ final class TrainingStepTests: XCTestCase {
     /// the updated weights: the bf16 copy is refreshed once per update, never left stale.
     func testBF16StepsTrackFP32AndUseTheUpdatedWeights() throws {
         let bf16: MatmulPrecision = CPUFeatures.avx512BF16 ? .bf16 : .bf16Emulated
-        let sgd = OptimizerConfig(name: "sgd")
+        let sgd = OptimizerConfig(.sgd())
         let exact = try step(batch: 8, microBatches: 1, optimizer: sgd), low = try step(batch: 4, microBatches: 2, optimizer: sgd, precision: bf16)
         for s in 0..<4 {
             let positions = ArraySlice(Array((s * 5)..<(s * 5 + 8)).map { $0 % 16 })

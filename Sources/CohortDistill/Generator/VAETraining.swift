@@ -32,7 +32,7 @@ enum VAETraining {
         }
         let elbo = ELBO(vae, batch: batch, random: RandomStream(seed: seed).split("generator-noise", UInt64(comm.rank)))
         let step = try TrainingStep.make(model: model, loader: try BatchLoader(dataset: images, batchSize: batch, normalization: .identity),
-                                         optimizer: OptimizerConfig(name: "adam", lr: config.lr),
+                                         optimizer: OptimizerConfig(.adam(), lr: config.lr),
                                          topology: try NodeTopology(world: comm, ranksPerNode: distributed.ranksPerNode),
                                          distributed: distributed, objective: .custom(elbo), seed: seed)
         let lr = config.lr

@@ -12,50 +12,48 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
     static let keys = ["name", "lr", "weight_decay", "momentum", "dampening", "nesterov", "betas", "eps",
                        "alpha", "centered", "lr_decay", "initial_accumulator"]
 
-    public var name: String
-    /// nil: PyTorch's default for `name` (see `learningRate`).
-    public var lr: Float?
-    public var weightDecay: Float?
-    public var momentum: Float?
-    public var dampening: Float?
-    public var nesterov: Bool?
-    /// [beta1, beta2].
-    public var betas: [Float]?
-    public var eps: Float?
-    public var alpha: Float?
-    public var centered: Bool?
-    public var lrDecay: Float?
-    public var initialAccumulator: Float?
+    /// The optimizer and its own options (nil: PyTorch's default for it).
+    public enum Kind: Sendable, Equatable {
+        case sgd(momentum: Float? = nil, dampening: Float? = nil, nesterov: Bool? = nil)
+        case adagrad(eps: Float? = nil, lrDecay: Float? = nil, initialAccumulator: Float? = nil)
+        case rmsprop(alpha: Float? = nil, eps: Float? = nil, momentum: Float? = nil, centered: Bool? = nil)
+        /// betas: [beta1, beta2].
+        case adam(betas: [Float]? = nil, eps: Float? = nil)
+        case adamw(betas: [Float]? = nil, eps: Float? = nil)
 
-    public init(name: String, lr: Float? = nil, weightDecay: Float? = nil, momentum: Float? = nil, dampening: Float? = nil,
-                nesterov: Bool? = nil, betas: [Float]? = nil, eps: Float? = nil, alpha: Float? = nil, centered: Bool? = nil,
-                lrDecay: Float? = nil, initialAccumulator: Float? = nil) {
-        self.name = name
-        self.lr = lr
-        self.weightDecay = weightDecay
-        self.momentum = momentum
-        self.dampening = dampening
-        self.nesterov = nesterov
-        self.betas = betas
-        self.eps = eps
-        self.alpha = alpha
-        self.centered = centered
-        self.lrDecay = lrDecay
-        self.initialAccumulator = initialAccumulator
+        public var name: String {
+            switch self {
+            case .sgd: return "sgd"
+            case .adagrad: return "adagrad"
+            case .rmsprop: return "rmsprop"
+            case .adam: return "adam"
+            case .adamw: return "adamw"
+            }
+        }
+
+        /// Every optimizer with its defaults, in the order of `names`.
+        public static let withDefaults: [Kind] = [.sgd(), .adagrad(), .rmsprop(), .adam(), .adamw()]
     }
 
-    /// The base learning rate: `lr`, or PyTorch's default for the optimizer.
-    public var learningRate: Float { lr ?? (["adagrad", "rmsprop"].contains(name) ? 0.01 : 0.001) }
+    public var kind: Kind
+    /// nil: PyTorch's default for the optimizer (see `learningRate`).
+    public var lr: Float?
+    public var weightDecay: Float?
 
-    /// The keys `name` uses (nil for an unknown name).
-    static func applicableKeys(_ name: String) -> [String]? {
-        let common = ["name", "lr", "weight_decay"]
-        switch name {
-        case "sgd": return common + ["momentum", "dampening", "nesterov"]
-        case "adagrad": return common + ["eps", "lr_decay", "initial_accumulator"]
-        case "rmsprop": return common + ["alpha", "eps", "momentum", "centered"]
-        case "adam", "adamw": return common + ["betas", "eps"]
-        default: return nil
+    public init(_ kind: Kind, lr: Float? = nil, weightDecay: Float? = nil) {
+        self.kind = kind
+        self.lr = lr
+        self.weightDecay = weightDecay
+    }
+
+    public var name: String { kind.name }
+
+    /// The base learning rate: `lr`, or PyTorch's default for the optimizer.
+    public var learningRate: Float {
+        if let lr { return lr }
+        switch kind {
+        case .adagrad, .rmsprop: return 0.01
+        case .sgd, .adam, .adamw: return 0.001
         }
     }
 
@@ -68,62 +66,45 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
         case adamw(AdamW.Options)
     }
 
-    /// Throws an `OptionIssue` naming the config key; checks only values, not which keys are set.
+    /// Throws an `OptionIssue` naming the config key; checks the values.
     func resolve() throws -> Resolved {
-        guard let applicable = Self.applicableKeys(name) else {
-            throw OptionIssue(key: "name", reason: "unknown optimizer '\(name)' (known: \(Self.names.joined(separator: ", ")))")
-        }
         if let lr { try OptionCheck.positive(lr, "lr") }
-        if let extra = setKeys.first(where: { !applicable.contains($0) }) {
-            throw OptionIssue(key: extra, reason: "not used by \(name) (it takes: \(applicable.joined(separator: ", ")))")
-        }
-        let resolved: Resolved
-        switch name {
-        case "sgd":
-            let o = SGD.Options(momentum: momentum ?? 0, dampening: dampening ?? 0, nesterov: nesterov ?? false, weightDecay: weightDecay ?? 0)
+        let decay = weightDecay ?? 0
+        switch kind {
+        case let .sgd(momentum, dampening, nesterov):
+            let o = SGD.Options(momentum: momentum ?? 0, dampening: dampening ?? 0, nesterov: nesterov ?? false, weightDecay: decay)
             try o.check()
-            resolved = .sgd(o)
-        case "adagrad":
-            let d = Adagrad.Options()
-            let o = Adagrad.Options(eps: eps ?? d.eps, initialAccumulator: initialAccumulator ?? 0, lrDecay: lrDecay ?? 0,
-                                    weightDecay: weightDecay ?? 0)
+            return .sgd(o)
+        case let .adagrad(eps, lrDecay, initialAccumulator):
+            let o = Adagrad.Options(eps: eps ?? Adagrad.Options().eps, initialAccumulator: initialAccumulator ?? 0, lrDecay: lrDecay ?? 0,
+                                    weightDecay: decay)
             try o.check()
-            resolved = .adagrad(o)
-        case "rmsprop":
+            return .adagrad(o)
+        case let .rmsprop(alpha, eps, momentum, centered):
             let d = RMSProp.Options()
             let o = RMSProp.Options(alpha: alpha ?? d.alpha, eps: eps ?? d.eps, momentum: momentum ?? 0, centered: centered ?? false,
-                                    weightDecay: weightDecay ?? 0)
+                                    weightDecay: decay)
             try o.check()
-            resolved = .rmsprop(o)
-        default:
-            let (beta1, beta2) = try checkedBetas()
-            if name == "adam" {
-                let o = Adam.Options(beta1: beta1, beta2: beta2, eps: eps ?? 1e-8, weightDecay: weightDecay ?? 0)
-                try o.check()
-                resolved = .adam(o)
-            } else {
-                let o = AdamW.Options(beta1: beta1, beta2: beta2, eps: eps ?? 1e-8, weightDecay: weightDecay ?? 0.01)
-                try o.check()
-                resolved = .adamw(o)
-            }
+            return .rmsprop(o)
+        case let .adam(betas, eps):
+            let (beta1, beta2) = try Self.checked(betas)
+            let o = Adam.Options(beta1: beta1, beta2: beta2, eps: eps ?? 1e-8, weightDecay: decay)
+            try o.check()
+            return .adam(o)
+        case let .adamw(betas, eps):
+            let (beta1, beta2) = try Self.checked(betas)
+            let o = AdamW.Options(beta1: beta1, beta2: beta2, eps: eps ?? 1e-8, weightDecay: weightDecay ?? 0.01)
+            try o.check()
+            return .adamw(o)
         }
-        return resolved
     }
 
-    private func checkedBetas() throws -> (Float, Float) {
+    private static func checked(_ betas: [Float]?) throws -> (Float, Float) {
         guard let betas else { return (0.9, 0.999) }
         guard betas.count == 2 else {
             throw OptionIssue(key: "betas", reason: "must be two numbers [beta1, beta2], got \(betas.count)")
         }
         return (betas[0], betas[1])
-    }
-
-    /// Config keys that hold a value.
-    private var setKeys: [String] {
-        let values: [(String, Any?)] = [("weight_decay", weightDecay), ("momentum", momentum), ("dampening", dampening),
-                                        ("nesterov", nesterov), ("betas", betas), ("eps", eps), ("alpha", alpha),
-                                        ("centered", centered), ("lr_decay", lrDecay), ("initial_accumulator", initialAccumulator)]
-        return values.filter { $0.1 != nil }.map(\.0)
     }
 
     /// Throws "optimizer.<key>: <reason>" if the config is invalid (for configs built in code).
@@ -151,11 +132,42 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
         guard let name = try c.optional("name", as: String.self) else {
             throw DecodingError.keyNotFound(AnyCodingKey("name"), .init(codingPath: c.codingPath, debugDescription: "choose one of: \(Self.names.joined(separator: ", "))"))
         }
-        self.init(name: name, lr: try c.optional("lr"), weightDecay: try c.optional("weight_decay"), momentum: try c.optional("momentum"),
-                  dampening: try c.optional("dampening"), nesterov: try c.optional("nesterov"), betas: try c.optional("betas"),
-                  eps: try c.optional("eps"), alpha: try c.optional("alpha"), centered: try c.optional("centered"),
-                  lrDecay: try c.optional("lr_decay"), initialAccumulator: try c.optional("initial_accumulator"))
+        let lr: Float? = try c.optional("lr")
+        let applicable: [String]
+        do {
+            guard let keys = Self.applicableKeys(name) else {
+                throw OptionIssue(key: "name", reason: "unknown optimizer '\(name)' (known: \(Self.names.joined(separator: ", ")))")
+            }
+            applicable = keys
+            if let lr { try OptionCheck.positive(lr, "lr") }
+            if let extra = Self.keys.dropFirst(3).first(where: { c.contains(AnyCodingKey($0)) && !applicable.contains($0) }) {
+                throw OptionIssue(key: extra, reason: "not used by \(name) (it takes: \(applicable.joined(separator: ", ")))")
+            }
+        } catch let issue as OptionIssue { throw c.failure(issue.key, issue.reason) }
+        let kind: Kind
+        switch name {
+        case "sgd": kind = .sgd(momentum: try c.optional("momentum"), dampening: try c.optional("dampening"), nesterov: try c.optional("nesterov"))
+        case "adagrad": kind = .adagrad(eps: try c.optional("eps"), lrDecay: try c.optional("lr_decay"),
+                                        initialAccumulator: try c.optional("initial_accumulator"))
+        case "rmsprop": kind = .rmsprop(alpha: try c.optional("alpha"), eps: try c.optional("eps"), momentum: try c.optional("momentum"),
+                                        centered: try c.optional("centered"))
+        case "adam": kind = .adam(betas: try c.optional("betas"), eps: try c.optional("eps"))
+        default: kind = .adamw(betas: try c.optional("betas"), eps: try c.optional("eps"))
+        }
+        self.init(kind, lr: lr, weightDecay: try c.optional("weight_decay"))
         do { _ = try resolve() } catch let issue as OptionIssue { throw c.failure(issue.key, issue.reason) }
+    }
+
+    /// The keys `name` uses (nil for an unknown name).
+    static func applicableKeys(_ name: String) -> [String]? {
+        let common = ["name", "lr", "weight_decay"]
+        switch name {
+        case "sgd": return common + ["momentum", "dampening", "nesterov"]
+        case "adagrad": return common + ["eps", "lr_decay", "initial_accumulator"]
+        case "rmsprop": return common + ["alpha", "eps", "momentum", "centered"]
+        case "adam", "adamw": return common + ["betas", "eps"]
+        default: return nil
+        }
     }
 
     /// Writes the resolved values (defaults filled in) of the keys the optimizer uses, so a run
@@ -164,18 +176,22 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
         var c = encoder.container(keyedBy: AnyCodingKey.self)
         try c.encode(name, forKey: AnyCodingKey("name"))
         try c.encode(learningRate, forKey: AnyCodingKey("lr"))
+        func put<T: Encodable>(_ value: T?, _ key: String) throws { try c.encodeIfPresent(value, forKey: AnyCodingKey(key)) }
         guard let resolved = try? resolve() else {
             // Not valid: write what was given, so the problem stays visible.
-            for (key, value) in [("weight_decay", weightDecay), ("momentum", momentum), ("dampening", dampening), ("eps", eps),
-                                 ("alpha", alpha), ("lr_decay", lrDecay), ("initial_accumulator", initialAccumulator)] {
-                try c.encodeIfPresent(value, forKey: AnyCodingKey(key))
+            try put(weightDecay, "weight_decay")
+            switch kind {
+            case let .sgd(momentum, dampening, nesterov):
+                try put(momentum, "momentum"); try put(dampening, "dampening"); try put(nesterov, "nesterov")
+            case let .adagrad(eps, lrDecay, initialAccumulator):
+                try put(eps, "eps"); try put(lrDecay, "lr_decay"); try put(initialAccumulator, "initial_accumulator")
+            case let .rmsprop(alpha, eps, momentum, centered):
+                try put(alpha, "alpha"); try put(eps, "eps"); try put(momentum, "momentum"); try put(centered, "centered")
+            case let .adam(betas, eps), let .adamw(betas, eps):
+                try put(betas, "betas"); try put(eps, "eps")
             }
-            try c.encodeIfPresent(nesterov, forKey: AnyCodingKey("nesterov"))
-            try c.encodeIfPresent(centered, forKey: AnyCodingKey("centered"))
-            try c.encodeIfPresent(betas, forKey: AnyCodingKey("betas"))
             return
         }
-        func put<T: Encodable>(_ value: T, _ key: String) throws { try c.encode(value, forKey: AnyCodingKey(key)) }
         switch resolved {
         case let .sgd(o):
             try put(o.weightDecay, "weight_decay"); try put(o.momentum, "momentum")

@@ -20,7 +20,7 @@ model.initialize(rng: RandomStream(seed: 7))  // the same seed on every rank: th
 let globalBatch = 64, batch = globalBatch / world.size  // N ranks, one model: the global batch stays 64
 // Synchronisation (shared memory between a node's ranks, hierarchical across nodes), optimizer and session, as `cohort train` makes them.
 let step = try TrainingStep.make(model: model, loader: try BatchLoader(dataset: train, batchSize: batch),
-                                 optimizer: OptimizerConfig(name: "sgd", lr: 0.1, momentum: 0.9), topology: NodeTopology(world: world, ranksPerNode: nil), seed: 7)
+                                 optimizer: OptimizerConfig(.sgd(momentum: 0.9), lr: 0.1), topology: NodeTopology(world: world, ranksPerNode: nil), seed: 7)
 let sampler = try DistributedSampler(count: train.count, rank: world.rank, worldSize: world.size, seed: 7, shuffle: true, dropLast: true)
 var number = 0
 for epoch in 0..<20 {
