@@ -48,8 +48,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             let here = "\(path)[\(i)]"
             let next = specs[(i + 1)...].first { !$0.isShapeOnly } ?? after
             let initializer = spec.initializer ?? (next?.wantsHe ?? false ? .heUniform : .glorotUniform)
-            if spec.type == "residual" {
-                built.append(try residual(spec, path: here, shape: &shape, projectionInitializer: initializer, followedBy: next))
+            if case let .residual(layers, projection) = spec.kind {
+                built.append(try residual(layers, projection: projection, path: here, shape: &shape, projectionInitializer: initializer,
+                                          followedBy: next))
                 continue
             }
             do {
@@ -66,12 +67,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     }
 
     /// A residual block: its body built at `path`.layers, then the shortcut its shapes call for.
-    static func residual(_ spec: LayerSpec, path: String, shape: inout [Int], projectionInitializer: Initializer,
-                         followedBy next: LayerSpec?) throws -> Residual {
+    static func residual(_ layers: [LayerSpec], projection mode: ShortcutProjection?, path: String, shape: inout [Int],
+                         projectionInitializer: Initializer, followedBy next: LayerSpec?) throws -> Residual {
         let input = shape
-        let body = try build(spec.layers ?? [], path: path + ".layers", shape: &shape, followedBy: next)
+        let body = try build(layers, path: path + ".layers", shape: &shape, followedBy: next)
         do {
-            let projection = try Residual.projectionLayer(from: input, to: shape, mode: spec.projection ?? .auto,
+            let projection = try Residual.projectionLayer(from: input, to: shape, mode: mode ?? .auto,
                                                           initializer: projectionInitializer)
             return Residual(body: Sequential(body), projection: projection)
         } catch let CohortError.invalid(message) {

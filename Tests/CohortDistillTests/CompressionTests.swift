@@ -110,9 +110,9 @@ final class CompressionTests: XCTestCase {
     /// with its scales); LayerNorm's scale [C, H, W] has rank >= 2 but takes no decay: never touched.
     func testResidualProjectionsArePrunedAndQuantisedAndLayerNormIsNot() throws {
         let spec = ModelSpec(layers: [
-            LayerSpec(type: "conv2d", out: 3, kernel: 3, padding: 1),
-            LayerSpec(type: "residual", layers: [LayerSpec(type: "conv2d", out: 6, kernel: 3, stride: 2, padding: 1)]),
-            LayerSpec(type: "layernorm"), LayerSpec(type: "globalavgpool"), LayerSpec(type: "linear", out: 2),
+            LayerSpec(.conv2d(out: 3, kernel: 3, padding: 1)),
+            LayerSpec(.residual(layers: [LayerSpec(.conv2d(out: 6, kernel: 3, stride: 2, padding: 1))])),
+            LayerSpec(.layernorm()), LayerSpec(.globalavgpool), LayerSpec(.linear(out: 2)),
         ])
         let model = try Model(spec: spec, inputShape: [1, 6, 6])
         model.initialize(rng: RandomStream(seed: 3))

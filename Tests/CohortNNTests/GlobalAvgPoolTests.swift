@@ -25,7 +25,7 @@ final class GlobalAvgPoolTests: XCTestCase {
     }
 
     func testNeedsFeatureMaps() {
-        XCTAssertThrowsError(try ModelSpec(layers: [LayerSpec(type: "flatten"), LayerSpec(type: "globalavgpool")]).build(inputShape: [1, 4, 4])) {
+        XCTAssertThrowsError(try ModelSpec(layers: [LayerSpec(.flatten), LayerSpec(.globalavgpool)]).build(inputShape: [1, 4, 4])) {
             XCTAssertEqual("\($0)", "model.layers[1] (globalavgpool): GlobalAvgPool: expects input [batch, channels, height, width], got [1, 16]")
         }
     }

@@ -49,8 +49,8 @@ final class LayerNormTests: XCTestCase {
         XCTAssertThrowsError(try layer.outputShape(for: [2, 3, 2, 3])) {
             XCTAssertEqual("\($0)", "LayerNorm([3, 2, 2]): expects input [batch] + [3, 2, 2], got [2, 3, 2, 3]")
         }
-        let spec = ModelSpec(layers: [LayerSpec(type: "conv2d", out: 3, kernel: 1), LayerSpec(type: "layernorm", eps: 0.01),
-                                      LayerSpec(type: "flatten")])
+        let spec = ModelSpec(layers: [LayerSpec(.conv2d(out: 3, kernel: 1)), LayerSpec(.layernorm(eps: 0.01)),
+                                      LayerSpec(.flatten)])
         let norm = try XCTUnwrap(try spec.build(inputShape: [1, 4, 5]).layers[1] as? LayerNorm)
         XCTAssertEqual(norm.normalizedShape, [3, 4, 5])
         XCTAssertEqual(norm.epsilon, 0.01)

@@ -3,8 +3,8 @@ import Cohort
 @testable import CohortNN
 
 final class ModelTests: XCTestCase {
-    let spec = ModelSpec(layers: [LayerSpec(type: "flatten"), LayerSpec(type: "linear", out: 6), LayerSpec(type: "batchnorm"),
-                                  LayerSpec(type: "relu"), LayerSpec(type: "dropout", p: 0.5), LayerSpec(type: "linear", out: 3)])
+    let spec = ModelSpec(layers: [LayerSpec(.flatten), LayerSpec(.linear(out: 6)), LayerSpec(.batchnorm),
+                                  LayerSpec(.relu), LayerSpec(.dropout(p: 0.5)), LayerSpec(.linear(out: 3))])
 
     /// A model that predicts holds its parameters and buffers, and no gradient memory at all.
     func testAModelHasNoGradientMemory() throws {
@@ -44,7 +44,7 @@ final class ModelTests: XCTestCase {
     }
 
     func testAModelMustEndInOneVectorPerExample() {
-        let conv = ModelSpec(layers: [LayerSpec(type: "conv2d", out: 2, kernel: 3)])
+        let conv = ModelSpec(layers: [LayerSpec(.conv2d(out: 2, kernel: 3))])
         XCTAssertThrowsError(try Model(spec: conv, inputShape: [1, 5, 5])) {
             XCTAssertTrue("\($0)".hasPrefix("model: the last layer gives [2, 3, 3] per example"), "\($0)")
         }

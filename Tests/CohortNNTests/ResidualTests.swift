@@ -5,12 +5,12 @@ import Cohort
 /// Residual blocks from model specs: shapes, parameter paths, shortcuts, initialisers, errors.
 final class ResidualTests: XCTestCase {
     func conv(_ out: Int, stride: Int = 1, padding: Int = 1) -> LayerSpec {
-        LayerSpec(type: "conv2d", out: out, kernel: 3, stride: stride, padding: padding)
+        LayerSpec(.conv2d(out: out, kernel: 3, stride: stride, padding: padding))
     }
     func block(_ layers: [LayerSpec], projection: ShortcutProjection? = nil) -> LayerSpec {
-        LayerSpec(type: "residual", layers: layers, projection: projection)
+        LayerSpec(.residual(layers: layers, projection: projection))
     }
-    let relu = LayerSpec(type: "relu"), bn = LayerSpec(type: "batchnorm")
+    let relu = LayerSpec(.relu), bn = LayerSpec(.batchnorm)
 
     /// stem, an identity block, a stride-2 block (projected), a nested block, pooling, classifier.
     var resnet: ModelSpec {
@@ -19,7 +19,7 @@ final class ResidualTests: XCTestCase {
             block([conv(4), bn, relu, conv(4), bn]), relu,
             block([conv(8, stride: 2), bn, relu, conv(8), bn]), relu,
             block([block([conv(8), relu, conv(8)]), relu, conv(8)]),
-            LayerSpec(type: "globalavgpool"), LayerSpec(type: "linear", out: 3),
+            LayerSpec(.globalavgpool), LayerSpec(.linear(out: 3)),
         ])
     }
 
@@ -61,12 +61,12 @@ final class ResidualTests: XCTestCase {
             Dictionary(uniqueKeysWithValues: try spec.build(inputShape: [2, 6, 6]).namedParameters().map { ($0.0, $0.1.initializer) })
         }
         let followedByReLU = try initializers(ModelSpec(layers: [block([conv(3), relu, conv(3), bn], projection: .always), relu,
-                                                                 LayerSpec(type: "flatten"), LayerSpec(type: "linear", out: 2)]))
+                                                                 LayerSpec(.flatten), LayerSpec(.linear(out: 2))]))
         XCTAssertEqual(followedByReLU["0.layers.0.weight"], .heUniform)
         XCTAssertEqual(followedByReLU["0.layers.2.weight"], .heUniform)
         XCTAssertEqual(followedByReLU["0.projection.weight"], .heUniform)
         XCTAssertEqual(followedByReLU["3.weight"], .glorotUniform)
-        var tanhAfter = ModelSpec(layers: [block([conv(3), relu, conv(3)], projection: .always), LayerSpec(type: "tanh")])
+        var tanhAfter = ModelSpec(layers: [block([conv(3), relu, conv(3)], projection: .always), LayerSpec(.tanh)])
         var i = try initializers(tanhAfter)
         XCTAssertEqual(i["0.layers.0.weight"], .heUniform)
         XCTAssertEqual(i["0.layers.2.weight"], .glorotUniform)
@@ -90,7 +90,7 @@ final class ResidualTests: XCTestCase {
         let odd = try XCTUnwrap(try projection(block([conv(3, stride: 2)]), input: [2, 7, 7]) as? Conv2d)
         XCTAssertEqual(try odd.outputShape(for: [1, 2, 7, 7]), [1, 3, 4, 4])
         // Flat inputs get a linear map without bias.
-        let flat = try XCTUnwrap(try projection(block([LayerSpec(type: "linear", out: 5)]), input: [3]) as? Linear)
+        let flat = try XCTUnwrap(try projection(block([LayerSpec(.linear(out: 5))]), input: [3]) as? Linear)
         XCTAssertEqual([flat.inFeatures, flat.outFeatures], [3, 5])
         XCTAssertNil(flat.bias)
 
@@ -100,15 +100,15 @@ final class ResidualTests: XCTestCase {
         XCTAssertEqual(message(ModelSpec(layers: [block([conv(2, padding: 0)])]), [2, 8, 8]),
                        "model.layers[0] (residual): the body maps [2, 8, 8] to [2, 6, 6]: no 1x1 convolution stride maps 8x8 onto 6x6 "
                        + "(pad the body's convolutions to keep the size, or stride them)")
-        XCTAssertTrue(message(ModelSpec(layers: [block([LayerSpec(type: "flatten")])]), [2, 3, 3])
+        XCTAssertTrue(message(ModelSpec(layers: [block([LayerSpec(.flatten)])]), [2, 3, 3])
             .hasPrefix("model.layers[0] (residual): the body maps [2, 3, 3] to [18]: a projection maps"))
     }
 
     func testBuildErrorsNameTheNestedLayerPath() {
-        let nested = ModelSpec(layers: [conv(2), block([conv(2), block([relu, LayerSpec(type: "linear", out: 3)])])])
+        let nested = ModelSpec(layers: [conv(2), block([conv(2), block([relu, LayerSpec(.linear(out: 3))])])])
         XCTAssertTrue(message(nested, [1, 4, 4]).hasPrefix("model.layers[1].layers[1].layers[1] (linear): linear: expects flat input [batch, features], got [1, 2, 4, 4]"),
                       message(nested, [1, 4, 4]))
-        let badConv = ModelSpec(layers: [block([conv(2), LayerSpec(type: "conv2d", out: 2, kernel: 9)])])
+        let badConv = ModelSpec(layers: [block([conv(2), LayerSpec(.conv2d(out: 2, kernel: 9))])])
         XCTAssertTrue(message(badConv, [1, 4, 4]).hasPrefix("model.layers[0].layers[1] (conv2d): "), message(badConv, [1, 4, 4]))
     }
 
@@ -120,7 +120,7 @@ final class ResidualTests: XCTestCase {
         rng.fillUniform(x, -1, 1)
         for projection in [ShortcutProjection.auto, .always] {
             let model = try Model(spec: ModelSpec(layers: [block([conv(2), relu, conv(2)], projection: projection),
-                                                           LayerSpec(type: "flatten")]), inputShape: [2, 6, 6])
+                                                           LayerSpec(.flatten)]), inputShape: [2, 6, 6])
             model.initialize(rng: RandomStream(seed: 1))
             let network = model.network
             let residual = network.layers[0] as! Residual

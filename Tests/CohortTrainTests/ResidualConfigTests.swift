@@ -49,6 +49,13 @@ final class ResidualConfigTests: XCTestCase {
         XCTAssertEqual(again, c.model)
     }
 
+    /// A key another layer type takes is refused where it would be ignored, inside blocks too.
+    func testKeysOfOtherLayerTypesAreRefused() {
+        XCTAssertEqual(message(["model.layers.1.layers.1.out=3"]),
+                       "c.yaml: model.layers[1].layers[1].out: a relu layer has no 'out' (linear, conv2d, maxout do)")
+        XCTAssertEqual(message(["model.layers.1.layers.0.pieces=2"]), "c.yaml: model.layers[1].layers[0].pieces: only a maxout layer has 'pieces'")
+    }
+
     func testErrorsNameTheKeyPathInsideBlocks() {
         XCTAssertTrue(message(["model.layers.1.layers.2.layers.0.outt=3"]).hasPrefix("c.yaml: model.layers[1].layers[2].layers[0].outt: unknown key 'outt'"),
                       message(["model.layers.1.layers.2.layers.0.outt=3"]))

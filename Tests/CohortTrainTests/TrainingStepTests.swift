@@ -8,7 +8,7 @@ import CohortOptim
 
 /// The one training step every loop runs, on a small synthetic problem in one process.
 final class TrainingStepTests: XCTestCase {
-    let spec = ModelSpec(layers: [LayerSpec(type: "linear", out: 5), LayerSpec(type: "tanh"), LayerSpec(type: "linear", out: 3)])
+    let spec = ModelSpec(layers: [LayerSpec(.linear(out: 5)), LayerSpec(.tanh), LayerSpec(.linear(out: 3))])
 
     func data(count: Int = 16) throws -> Dataset {
         var rng = RandomStream(seed: 11)
