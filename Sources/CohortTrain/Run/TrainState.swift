@@ -13,6 +13,11 @@ public struct TrainState: Codable, Sendable {
     /// Hogwild: where each rank's sampler was ([epoch, position] by rank), so a resumed run goes
     /// on from there rather than from every rank's epoch 0.
     public var hogwildPositions: [[Int]]?
+    /// The ranks of the run that wrote the state and its global batch (examples per optimizer step
+    /// over all ranks), so a resume on another number of ranks keeps it (`ElasticResume`); nil in
+    /// checkpoints from before.
+    public var worldSize: Int?
+    public var globalBatch: Int?
 
     /// One step of the run's curves: the training figures of the log window it ends, and the
     /// evaluations made at that step. A figure that was not measured at this step is nil (a
@@ -77,6 +82,7 @@ public struct TrainState: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, batchInEpoch, skippedSteps, bestValidationScore, epochsWithoutImprovement, history, hogwildPositions
+        case worldSize, globalBatch
         /// Checkpoints before regression held the best accuracy here, -1 for none.
         case bestValidationAccuracy
     }
@@ -94,6 +100,8 @@ public struct TrainState: Codable, Sendable {
         epochsWithoutImprovement = try c.decode(Int.self, forKey: .epochsWithoutImprovement)
         history = try c.decode([HistoryPoint].self, forKey: .history)
         hogwildPositions = try c.decodeIfPresent([[Int]].self, forKey: .hogwildPositions)
+        worldSize = try c.decodeIfPresent(Int.self, forKey: .worldSize)
+        globalBatch = try c.decodeIfPresent(Int.self, forKey: .globalBatch)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -106,5 +114,7 @@ public struct TrainState: Codable, Sendable {
         try c.encode(epochsWithoutImprovement, forKey: .epochsWithoutImprovement)
         try c.encode(history, forKey: .history)
         try c.encodeIfPresent(hogwildPositions, forKey: .hogwildPositions)
+        try c.encodeIfPresent(worldSize, forKey: .worldSize)
+        try c.encodeIfPresent(globalBatch, forKey: .globalBatch)
     }
 }

@@ -50,13 +50,12 @@ public final class Trainer {
     /// config); `input`: what a scratch student of `cohort distill` trains on instead of the
     /// training split with `data.augment`; `distillation`: the transfer set and teacher that make
     /// this a distillation.
-    public init(config: RunConfig, configYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true,
+    public init(config given: RunConfig, configYAML givenYAML: String, communicator: Communicator, resume: Bool, showProgress: Bool = true,
                 data preloaded: DataSplits? = nil, input override: TrainingInput? = nil, distillation: DistillationSetup? = nil) throws {
-        self.config = config
+        var config = given, configYAML = givenYAML
         comm = communicator
-        let t = config.training
-        if t.threads > 0 { GEMM.setThreads(t.threads) }
-        let precision = try t.matmulPrecision()
+        if given.training.threads > 0 { GEMM.setThreads(given.training.threads) }
+        let precision = try given.training.matmulPrecision()
         try Self.checkCombinations(config, communicator: communicator)
         let folder = RunFolder(directory: config.output.directory, name: config.name)
         // One run per folder: rank 0 holds its lock for the whole run.
@@ -65,6 +64,18 @@ public final class Trainer {
         let watchdog = (communicator as? WatchedCommunicator)?.watchdog
         watchdog?.timeout = config.distributed.timeout
         try StartupAgreement.check(configYAML: configYAML, resume: resume, communicator)
+        // Resumed on another number of ranks: the global batch of the checkpoint is kept.
+        var written: ElasticResume.Written?
+        if resume && config.distributed.mode == .sync {
+            written = try ElasticResume.written(folder.latestCheckpoint, communicator)
+            if let written, let training = try ElasticResume.rebatch(given.training, from: written, ranks: communicator.size) {
+                if communicator.rank == 0 { print(ElasticResume.describe(given.training, training, from: written, ranks: communicator.size)) }
+                config.training = training
+                (config, configYAML) = try ConfigLoader.resolved(config, source: "\(given.name) (resumed)")
+            }
+        }
+        self.config = config
+        let t = config.training
         topology = try NodeTopology(world: communicator, ranksPerNode: config.distributed.ranksPerNode)
         // The ranks of a node publish their progress, so a stalled one is named.
         board = communicator.size > 1 ? try HeartbeatBoard(node: topology.node, worldRank: communicator.rank) : nil
@@ -85,13 +96,17 @@ public final class Trainer {
 
         // The linear scaling rule (Goyal et al. 2017): N times the batch, N times the rate, reached
         // by the schedule's warm-up (warmup_steps) when the config has one.
-        let baseLR = config.optimizer.learningRate * (config.distributed.scaleLR ? Float(communicator.size) : 1)
+        // The ranks the rule counts are those of the global batch (the checkpoint's, when a resume kept it).
+        let ranksOfBatch = Float(written?.globalBatch ?? t.batchSize * t.accumulate * communicator.size) / Float(given.training.batchSize * given.training.accumulate)
+        let baseLR = config.optimizer.learningRate * (config.distributed.scaleLR ? ranksOfBatch : 1)
         plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: baseLR, stepsPerEpoch: data.stepsPerEpoch)
         evaluation = try RunEvaluation(splits: splits, training: t)
         checkpoints = RunCheckpoints(folder: folder, configYAML: configYAML, data: splits.description, isWriter: communicator.rank == 0)
         telemetry = RunTelemetry(progress: Progress(totalSteps: data.totalSteps, enabled: showProgress && communicator.rank == 0))
 
         if resume { state = try checkpoints.restore(into: session, plan: &plan, communicator: communicator) }
+        state.worldSize = communicator.size
+        state.globalBatch = t.batchSize * t.accumulate * communicator.size
         // Every rank starts from rank 0's parameters, whatever its own initialisation was (in
         // Hogwild they are one buffer per node already: the leaders pass them on).
         if shared == nil {

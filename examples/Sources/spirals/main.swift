@@ -1,6 +1,7 @@
 // A training loop of one's own, run as `mpirun -np 2 spirals` (or alone): each rank takes its shard of
 // every global batch, Cohort's gradient synchronisation averages the gradients (shared memory on a
-// node, hierarchical across nodes), rank 0 saves the weights and reports the test accuracy.
+// node, hierarchical across nodes), rank 0 saves a checkpoint (weights and optimizer state) and a
+// test report (Cohort's classification report: accuracy, per-class scores, confusion matrix).
 import Cohort
 import CohortData
 import CohortDistributed
@@ -34,16 +35,19 @@ for epoch in 0..<20 {
 let x = Tensor(zeros: [test.count, 2])
 for i in 0..<test.count { for (j, v) in test.rawValues(i).enumerated() { x.pointer[i * 2 + j] = v } }
 let logits = try model.predict(x)
-let correct = (0..<test.count).filter { i in (logits.pointer[2 * i + 1] > logits.pointer[2 * i] ? 1 : 0) == test.label(i) }.count
-let accuracy = Double(correct) / Double(test.count)
+let predicted = (0..<test.count).map { logits.pointer[2 * $0 + 1] > logits.pointer[2 * $0] ? 1 : 0 }
+let report = try ClassificationReport(predictions: predicted, labels: (0..<test.count).map { Int(test.label($0)) }, classCount: 2,
+                                      classNames: ["first arm", "second arm"])
 // One model: every rank ends with the same parameters, bit for bit.
 let checksum = (0..<model.parameters.count).reduce(0.0) { $0 + Double(model.parameters.values.pointer[$1]) * Double($1 % 7 + 1) }
 var sums = [checksum]
 try world.allreduce(&sums)
 guard sums[0] == checksum * Double(world.size) else { print("rank \(world.rank): parameters differ between ranks"); exit(1) }
 if world.rank == 0 {
-    let tensors = Dictionary(uniqueKeysWithValues: zip(model.parameters.entries, model.parameters.parameters).map { ($0.path, $1.value) })
+    var tensors = Dictionary(uniqueKeysWithValues: zip(model.parameters.entries, model.parameters.parameters).map { ($0.path, $1.value) })
+    for (name, state) in step.session.optimizer.state { tensors["optimizer." + name] = state }
     try Safetensors.write(floatTensors: tensors, to: URL(fileURLWithPath: "spirals.safetensors"))
-    print("\(world.size) rank(s), \(number) steps of \(globalBatch): test accuracy \(accuracy) (\(correct) of \(test.count)); weights in spirals.safetensors")
+    try report.markdown(title: "Two spirals, \(world.size) rank(s)").write(toFile: "spirals-report.md", atomically: true, encoding: .utf8)
+    print("\(world.size) rank(s), \(number) steps of \(globalBatch): test accuracy \(report.accuracy) (\(report.correctCount) of \(test.count)); checkpoint spirals.safetensors, report spirals-report.md")
 }
-exit(accuracy >= 0.95 ? 0 : 1)
+exit(report.accuracy >= 0.95 ? 0 : 1)
