@@ -30,8 +30,10 @@ final class ElasticResumeTests: XCTestCase {
         }
     }
 
-    /// 20 steps on 2 ranks then 20 on 1, and 20 on 1 rank then 20 on 2, end where 40 steps on 2
-    /// ranks do (within the rounding of another summation order); 3 ranks are refused.
+    /// A 4-rank checkpoint resumed on 2 ranks and a 2-rank one resumed on 4, each for 100 more
+    /// steps, end where the uninterrupted run does: every tensor within 1e-5 of it in relative L2
+    /// norm (the summation order of the gradient average differs; measured 2e-7 to 3e-7 on an AVX2
+    /// EPYC), where a wrong batch, sample order or rate is off by far more. 3 ranks are refused.
     func testResumeOnOtherRankCountsGoesOnAsTheRunWould() throws {
         try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
@@ -44,41 +46,38 @@ final class ElasticResumeTests: XCTestCase {
         }
         func train(_ ranks: Int, _ path: String, steps: Int, resume: Bool = false) throws -> CLI.Output {
             let args = ["train", path, "--set", "training.max_steps=\(steps)", "--quiet"] + (resume ? ["--resume"] : [])
-            return ranks == 1 ? try CLI.run(["cohort"] + args)
-                : try CLI.run(["/usr/bin/mpirun", "-np", String(ranks), "--oversubscribe", "--bind-to", "none", CLI.binary.path] + args)
+            let r = try CLI.run(["/usr/bin/mpirun", "-np", String(ranks), "--oversubscribe", "--bind-to", "none", CLI.binary.path] + args)
+            return r
         }
-        let whole = try train(2, try config("whole", batch: 64), steps: 40)
-        XCTAssertEqual(whole.status, 0, whole.stderr)
-
-        let fewer = try config("fewer", batch: 64)
-        XCTAssertEqual(try train(2, fewer, steps: 20).status, 0)
-        let one = try train(1, fewer, steps: 40, resume: true)
-        XCTAssertEqual(one.status, 0, one.stderr)
-        XCTAssertTrue(one.stdout.contains("resumed on 1 rank from a checkpoint written by 2: training.batch_size 64 -> 64 per rank, training.accumulate 1 -> 2 (global batch 128 kept)"), one.stdout)
-
-        let more = try config("more", batch: 128)
-        XCTAssertEqual(try train(1, more, steps: 20).status, 0)
-        let two = try train(2, more, steps: 40, resume: true)
-        XCTAssertEqual(two.status, 0, two.stderr)
-        XCTAssertTrue(two.stdout.contains("resumed on 2 ranks from a checkpoint written by 1: training.batch_size 128 -> 64 per rank, training.accumulate 1 -> 1 (global batch 128 kept)"), two.stdout)
-
-        let reference = try Safetensors.read(from: dir.appendingPathComponent("whole/checkpoints/latest.safetensors"))
-        XCTAssertEqual(reference.metadata["step"], "40")
-        for name in ["fewer", "more"] {
-            let resumed = try Safetensors.read(from: dir.appendingPathComponent("\(name)/checkpoints/latest.safetensors"))
-            XCTAssertEqual(resumed.metadata["step"], "40", name)
+        func parameters(_ name: String) throws -> SafetensorsFile {
+            let file = try Safetensors.read(from: dir.appendingPathComponent("\(name)/checkpoints/latest.safetensors"))
+            XCTAssertEqual(file.metadata["step"], "120", name)
+            return file
+        }
+        let cases: [(name: String, ranks: Int, batch: Int, resumedOn: Int, line: String)] = [
+            ("from4", 4, 32, 2, "resumed on 2 ranks from a checkpoint written by 4: training.batch_size 32 -> 32 per rank, training.accumulate 1 -> 2 (global batch 128 kept)"),
+            ("from2", 2, 64, 4, "resumed on 4 ranks from a checkpoint written by 2: training.batch_size 64 -> 32 per rank, training.accumulate 1 -> 1 (global batch 128 kept)"),
+        ]
+        for c in cases {
+            let whole = try train(c.ranks, try config("\(c.name)-whole", batch: c.batch), steps: 120)
+            XCTAssertEqual(whole.status, 0, whole.stderr)
+            let path = try config(c.name, batch: c.batch)
+            let first = try train(c.ranks, path, steps: 20)
+            XCTAssertEqual(first.status, 0, first.stderr)
+            let resumed = try train(c.resumedOn, path, steps: 120, resume: true)
+            XCTAssertEqual(resumed.status, 0, resumed.stderr)
+            XCTAssertTrue(resumed.stdout.contains(c.line), resumed.stdout)
+            let reference = try parameters("\(c.name)-whole"), other = try parameters(c.name)
             for tensor in reference.names where !tensor.hasPrefix("optimizer.") {
-                let x = try reference.floatTensor(tensor).scalars, y = try resumed.floatTensor(tensor).scalars
-                var worst: Float = 0
-                for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-3)) }
-                // As DistributedTrainingTests bounds accumulated micro-batches against one batch; a
-                // different sample order or rate would be off by orders of magnitude more.
-                XCTAssertLessThan(worst, 5e-4, "\(name) \(tensor): worst relative difference \(worst)")
+                let x = try reference.floatTensor(tensor).scalars, y = try other.floatTensor(tensor).scalars
+                let difference = zip(x, y).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
+                let norm = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+                XCTAssertLessThan(difference / norm, 1e-5, "\(c.name) \(tensor): relative difference \(difference / norm)")
             }
         }
 
-        let three = try train(3, more, steps: 60, resume: true)
+        let three = try train(3, try config("from2", batch: 64), steps: 140, resume: true)
         XCTAssertNotEqual(three.status, 0)
-        XCTAssertTrue(three.stderr.contains("--resume on 3 ranks: the checkpoint's global batch of 128 (written by 2 ranks) is not a multiple of 3"), three.stderr)
+        XCTAssertTrue(three.stderr.contains("--resume on 3 ranks: the checkpoint's global batch of 128 (written by 4 ranks) is not a multiple of 3"), three.stderr)
     }
 }
