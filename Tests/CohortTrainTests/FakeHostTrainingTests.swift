@@ -1,0 +1,80 @@
+import XCTest
+import Cohort
+import CohortFormats
+
+/// The multi-node paths across separate hosts (`FakeHosts`: 2 hosts x 2 ranks), launched as a user
+/// would with `launch/train --hostfile` from the first host: the nodes are the ones MPI reports
+/// (no `ranks_per_node`), each host's ranks share its own /dev/shm, and nothing is left in it.
+final class FakeHostTrainingTests: XCTestCase {
+    var dir = URL(fileURLWithPath: "/")
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
+        dir = try CLI.temporaryDirectory()
+    }
+
+    func config(_ name: String, _ extra: String = "") throws -> String {
+        let url = dir.appendingPathComponent("\(name).yaml")
+        try CLI.smallConfig(name: name, extra: "output: {directory: \(dir.path)}\n" + extra).write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func parameters(_ run: String) throws -> [String: [Float]] {
+        let file = try Safetensors.read(from: dir.appendingPathComponent("\(run)/checkpoints/latest.safetensors"))
+        var out: [String: [Float]] = [:]
+        for name in file.names where !name.hasPrefix("optimizer.") { out[name] = try file.floatTensor(name).scalars }
+        return out
+    }
+
+    func assertNothingLeft(_ hosts: FakeHosts, _ what: String) throws {
+        for host in hosts.names { XCTAssertEqual(try hosts.sharedMemory(host), [], "\(what): \(host)'s /dev/shm") }
+    }
+
+    /// Across 2 hosts the hierarchical reducer (auto) holds the parameters of the flat MPI reducer
+    /// after 100 steps (1e-5 relative, as on fake nodes of one host), 16-bit gradients travel
+    /// between the hosts, and Hogwild trains on each host's arena and ends on their average.
+    func testSyncAndHogwildAcrossTwoHosts() throws {
+        let hosts = try FakeHosts.make(2)
+        defer { hosts.remove() }
+        let common = ["--set", "training.max_steps=100", "--set", "distributed.check_every=10", "--quiet"]
+        let hierarchical = try hosts.train(try config("hierarchical"), common)
+        XCTAssertEqual(hierarchical.status, 0, hierarchical.stderr + hierarchical.stdout)
+        let flat = try hosts.train(try config("flat"), common + ["--set", "distributed.reducer=mpi"])
+        XCTAssertEqual(flat.status, 0, flat.stderr + flat.stdout)
+        let report = try String(contentsOf: dir.appendingPathComponent("hierarchical/report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("| ranks | 4 on 2 nodes (sync, hierarchical reducer, fp32 on the wire) |"), report)
+        let h = try parameters("hierarchical"), f = try parameters("flat")
+        for (name, x) in h {
+            let y = try XCTUnwrap(f[name])
+            var worst: Float = 0
+            for (u, v) in zip(x, y) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-3)) }
+            XCTAssertLessThan(worst, 1e-5, "\(name): hierarchical against flat MPI across hosts")
+        }
+        try assertNothingLeft(hosts, "sync")
+
+        let bf16 = try hosts.train(try config("bf16"), common + ["--set", "distributed.wire=bf16"])
+        XCTAssertEqual(bf16.status, 0, bf16.stderr + bf16.stdout)
+        let bf16Report = try String(contentsOf: dir.appendingPathComponent("bf16/report.md"), encoding: .utf8)
+        XCTAssertTrue(bf16Report.contains("| ranks | 4 on 2 nodes (sync, hierarchical reducer, bf16 on the wire) |"), bf16Report)
+
+        let hogwild = try hosts.train(try config("hogwild", "distributed: {mode: hogwild, average_every: 20}\n"),
+                                      ["--set", "optimizer.lr=0.02", "--quiet"])
+        XCTAssertEqual(hogwild.status, 0, hogwild.stderr + hogwild.stdout)
+        XCTAssertTrue(hogwild.stdout.contains("hogwild: 4 ranks applied 920 updates") && hogwild.stdout.contains("on 2 nodes, averaged 12 times"),
+                      hogwild.stdout)
+        try assertNothingLeft(hosts, "hogwild")
+    }
+
+    /// A rank on the second host killed at step 20 ends the whole job on both hosts, promptly.
+    func testAKilledRankOnTheSecondHostEndsTheJob() throws {
+        let hosts = try FakeHosts.make(2)
+        defer { hosts.remove() }
+        let start = Date()
+        let r = try hosts.train(try config("killed"), ["--quiet"], timeout: 90, environment: ["COHORT_INJECT_KILL": "3:20"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 45)
+        XCTAssertTrue(r.stderr.contains("rank 3") || r.stdout.contains("rank 3"), r.stderr + r.stdout)
+        try assertNothingLeft(hosts, "killed")
+    }
+}
