@@ -116,6 +116,7 @@ public final class Watchdog: @unchecked Sendable {
         let line = String(format: "cohort: rank %d: no progress from %@ for %.0f s at step %d (waiting for %@); ending the job (distributed.timeout is %.0f s)\n",
                           rank, who, seconds, Int(cohort_atomic_load_u64(state + 2)), kind.description, timeout)
         FileHandle.standardError.write(Data(line.utf8))
+        FailureReport.record(line)
         _exit(1)  // mpirun ends every other rank when one exits without MPI_Finalize
     }
 }

@@ -27,7 +27,9 @@ extension Runtime {
             throw error
         } catch {
             let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
-            FileHandle.standardError.write(Data("cohort: \(prefix)error: \(error)\n".utf8))
+            let line = "cohort: \(prefix)error: \(error)\n"
+            FileHandle.standardError.write(Data(line.utf8))
+            if comm.size > 1 { FailureReport.record(line) }
             if comm.size > 1 { comm.abort(code: 1) }
             throw ExitCode.failure
         }

@@ -77,4 +77,37 @@ final class FakeHostTrainingTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("rank 3") || r.stdout.contains("rank 3"), r.stderr + r.stdout)
         try assertNothingLeft(hosts, "killed")
     }
+
+    /// The second host's link cut mid-run: the ranks cut off end on their watchdogs, and mpirun,
+    /// which would wait for the unreachable host's daemon, is ended by launch/train a few seconds
+    /// after rank 0 reported it: the job ends within distributed.timeout + 10 s of the cut.
+    func testACutLinkEndsTheJobWithinTheTimeoutAndTenSeconds() throws {
+        let hosts = try FakeHosts.make(2)
+        defer { hosts.remove() }
+        let cut = Collected()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 6) {
+            cut.set(Date())
+            _ = try? CLI.run(["/bin/bash", FakeHosts.script, "cut", hosts.dir.path, hosts.names[1]], timeout: 30)
+        }
+        let r = try hosts.train(try config("cut", "distributed: {timeout: 5}\n"), ["--set", "training.epochs=50", "--quiet"], timeout: 120)
+        let ended = Date()
+        XCTAssertNotEqual(r.status, 0)
+        let since = ended.timeIntervalSince(try XCTUnwrap(cut.get(), "the link was not cut: the run ended first\n" + r.stderr))
+        XCTAssertLessThan(since, 15, "the job ended \(since) s after the cut\n" + r.stderr)
+        XCTAssertTrue(r.stderr.contains("no progress from") && r.stderr.contains("ending the job (distributed.timeout is 5 s)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("launch/train: rank ") && r.stderr.contains("ending it"), r.stderr)
+        // The ranks cut off ended on their own watchdogs (only Open MPI's daemon, which cannot reach
+        // mpirun, may wait there).
+        for host in hosts.names {
+            let left = try hosts.processes(host).filter { $0.contains("cohort train") }
+            XCTAssertEqual(left, [], "\(host) still runs ranks")
+        }
+    }
+
+    final class Collected: @unchecked Sendable {
+        private var date: Date?
+        private let lock = NSLock()
+        func set(_ d: Date) { lock.lock(); date = d; lock.unlock() }
+        func get() -> Date? { lock.lock(); defer { lock.unlock() }; return date }
+    }
 }

@@ -55,6 +55,12 @@ final class FakeHosts {
         return r.stdout.split(separator: "\n").map(String.init)
     }
 
+    /// The command lines of the processes running inside `host`.
+    func processes(_ host: String) throws -> [String] {
+        let r = try CLI.run(["/bin/bash", Self.script, "ps", dir.path, host], timeout: 30)
+        return r.stdout.split(separator: "\n").map(String.init)
+    }
+
     func remove() {
         guard !removed else { return }
         removed = true
