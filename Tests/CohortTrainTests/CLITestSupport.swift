@@ -1,3 +1,4 @@
+import CohortFormats
 import Foundation
 import XCTest
 
@@ -77,6 +78,21 @@ enum CLI {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// `smallConfig` named `name` with its runs in `dir`, written to `dir/name.yaml`; returns its path.
+    static func writeSmallConfig(in dir: URL, name: String, extra: String = "") throws -> String {
+        let url = dir.appendingPathComponent("\(name).yaml")
+        try smallConfig(name: name, extra: "output: {directory: \(dir.path)}\n" + extra).write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    /// A run's latest checkpoint in `dir`: every parameter and buffer by name (no optimizer state).
+    static func checkpointTensors(in dir: URL, run: String) throws -> [String: [Float]] {
+        let file = try Safetensors.read(from: dir.appendingPathComponent("\(run)/checkpoints/latest.safetensors"))
+        var out: [String: [Float]] = [:]
+        for name in file.names where !name.hasPrefix("optimizer.") { out[name] = try file.floatTensor(name).scalars }
+        return out
     }
 
     /// A small, fast run config: a 784-32-10 MLP on Fashion-MNIST.

@@ -14,18 +14,7 @@ final class FakeHostTrainingTests: XCTestCase {
         dir = try CLI.temporaryDirectory()
     }
 
-    func config(_ name: String, _ extra: String = "") throws -> String {
-        let url = dir.appendingPathComponent("\(name).yaml")
-        try CLI.smallConfig(name: name, extra: "output: {directory: \(dir.path)}\n" + extra).write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
-    func parameters(_ run: String) throws -> [String: [Float]] {
-        let file = try Safetensors.read(from: dir.appendingPathComponent("\(run)/checkpoints/latest.safetensors"))
-        var out: [String: [Float]] = [:]
-        for name in file.names where !name.hasPrefix("optimizer.") { out[name] = try file.floatTensor(name).scalars }
-        return out
-    }
+    func config(_ name: String, _ extra: String = "") throws -> String { try CLI.writeSmallConfig(in: dir, name: name, extra: extra) }
 
     func assertNothingLeft(_ hosts: FakeHosts, _ what: String) throws {
         for host in hosts.names { XCTAssertEqual(try hosts.sharedMemory(host), [], "\(what): \(host)'s /dev/shm") }
@@ -44,7 +33,7 @@ final class FakeHostTrainingTests: XCTestCase {
         XCTAssertEqual(flat.status, 0, flat.stderr + flat.stdout)
         let report = try String(contentsOf: dir.appendingPathComponent("hierarchical/report.md"), encoding: .utf8)
         XCTAssertTrue(report.contains("| ranks | 4 on 2 nodes (sync, hierarchical reducer, fp32 on the wire) |"), report)
-        let h = try parameters("hierarchical"), f = try parameters("flat")
+        let h = try CLI.checkpointTensors(in: dir, run: "hierarchical"), f = try CLI.checkpointTensors(in: dir, run: "flat")
         for (name, x) in h {
             let y = try XCTUnwrap(f[name])
             var worst: Float = 0

@@ -37,10 +37,4 @@ public final class TrainingData {
         loader = try BatchLoader(dataset: trainSet, batchSize: batchSize, normalization: splits.normalization,
                                  augmentation: input.augmentation)
     }
-
-    /// This rank's examples for step `batch` of an epoch whose order is `indices`.
-    func positions(_ indices: [Int], batch: Int) -> ArraySlice<Int> {
-        let perStep = batchSize * microBatches
-        return indices[(batch * perStep)..<((batch + 1) * perStep)]
-    }
 }
