@@ -95,6 +95,11 @@ enum CLI {
         return out
     }
 
+    /// The "test accuracy 0.8627 (...)" figure `cohort train` prints at the end.
+    static func testAccuracy(_ output: Output) -> Double? {
+        output.stdout.split(separator: "\n").first { $0.hasPrefix("test accuracy") }.flatMap { Double($0.split(separator: " ")[2]) }
+    }
+
     /// A small, fast run config: a 784-32-10 MLP on Fashion-MNIST.
     static func smallConfig(name: String = "small", extra: String = "") -> String {
         """

@@ -30,6 +30,45 @@ final class ElasticResumeTests: XCTestCase {
         }
     }
 
+    /// Hogwild resumed on other ranks: the same share of training (steps scale by old / new ranks)
+    /// and the samplers from the place every old rank had passed (the fewest positions taken at
+    /// the earliest epoch, times the old ranks, over the new).
+    func testHogwildKeepsItsShareOfTrainingAndItsPlace() {
+        let from4 = ElasticResume.Written(ranks: 4, globalBatch: 256), from2 = ElasticResume.Written(ranks: 2, globalBatch: 128)
+        var r = ElasticResume.hogwild(step: 25, places: [[0, 100], [0, 96], [0, 104], [0, 100]], from: from4, ranks: 2)
+        XCTAssertEqual(r.step, 50)
+        XCTAssertEqual(r.places, [[0, 192], [0, 192]])
+        r = ElasticResume.hogwild(step: 25, places: [[1, 8], [0, 500], [1, 0], [0, 480]], from: from4, ranks: 2)
+        XCTAssertEqual(r.places, [[0, 960], [0, 960]], "the earliest epoch's slowest rank")
+        r = ElasticResume.hogwild(step: 30, places: [[0, 64], [0, 70]], from: from2, ranks: 4)
+        XCTAssertEqual(r.step, 15)
+        XCTAssertEqual(r.places, [[0, 32], [0, 32], [0, 32], [0, 32]])
+        r = ElasticResume.hogwild(step: 30, places: nil, from: from2, ranks: 4)
+        XCTAssertEqual(r.step, 15)
+        XCTAssertNil(r.places, "no places (a checkpoint taken while training across nodes): the epoch's start")
+    }
+
+    /// A 4-rank Hogwild run stopped at step 50 goes on on 2 ranks at step 100 of the 2-rank run's
+    /// steps and applies exactly the updates left (2 x (total - 100)).
+    func testAHogwildRunResumesOnAnotherNumberOfRanks() throws {
+        try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
+        let dir = try CLI.temporaryDirectory()
+        let path = try CLI.writeSmallConfig(in: dir, name: "hogwild", extra: "distributed: {mode: hogwild}\n")
+        func train(_ ranks: Int, _ extra: [String]) throws -> CLI.Output {
+            try CLI.run(["/usr/bin/mpirun", "-np", String(ranks), "--oversubscribe", "--bind-to", "none", CLI.binary.path, "train", path, "--quiet"] + extra)
+        }
+        let first = try train(4, ["--set", "training.max_steps=50"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let resumed = try train(2, ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let line = try XCTUnwrap(resumed.stdout.split(separator: "\n").first { $0.hasPrefix("resumed on 2 ranks from a Hogwild checkpoint written by 4: step 50 -> 100 of ") },
+                                 resumed.stdout)
+        XCTAssertTrue(line.contains("(the same share of training), every sampler from example "), String(line))
+        let total = try XCTUnwrap(Int(line.split(separator: " ")[16]), String(line))
+        XCTAssertTrue(resumed.stdout.contains("hogwild: 2 ranks applied \(2 * (total - 100)) updates"), resumed.stdout)
+    }
+
     /// A 4-rank checkpoint resumed on 2 ranks and a 2-rank one resumed on 4, each for 100 more
     /// steps, end where the uninterrupted run does: every tensor within 1e-5 of it in relative L2
     /// norm (the summation order of the gradient average differs; measured 2e-7 to 3e-7 on an AVX2

@@ -42,9 +42,12 @@ final class FakeHosts {
                     timeout: timeout, environment: environment)
     }
 
-    /// `launch/train --hostfile` from the first host, on the binary under test.
-    func train(_ config: String, _ arguments: [String], timeout: Double = 180, environment: [String: String] = [:]) throws -> CLI.Output {
-        let line = (["COHORT_BIN='\(CLI.binary.path)'", "launch/train", "--no-setup", "--hostfile", hostfile, config] + arguments.map { "'\($0)'" })
+    /// `launch/train --hostfile` from the first host, on the binary under test; `launcher`: more of
+    /// launch/train's own options (`--elastic 1`), `arguments`: cohort train's.
+    func train(_ config: String, _ arguments: [String], launcher: [String] = [], timeout: Double = 180,
+               environment: [String: String] = [:]) throws -> CLI.Output {
+        let line = (["COHORT_BIN='\(CLI.binary.path)'", "launch/train", "--no-setup", "--hostfile", hostfile] + launcher + [config]
+                    + arguments.map { "'\($0)'" })
             .joined(separator: " ")
         return try runOnFirst(line, timeout: timeout, environment: environment)
     }
@@ -59,6 +62,11 @@ final class FakeHosts {
     func processes(_ host: String) throws -> [String] {
         let r = try CLI.run(["/bin/bash", Self.script, "ps", dir.path, host], timeout: 30)
         return r.stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// Takes `host`'s link down (`up: false`, a partition) or brings it back.
+    func link(_ host: String, up: Bool) {
+        _ = try? CLI.run(["/bin/bash", Self.script, up ? "mend" : "cut", dir.path, host], timeout: 30)
     }
 
     func remove() {

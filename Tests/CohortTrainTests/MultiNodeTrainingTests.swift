@@ -49,10 +49,6 @@ final class MultiNodeTrainingTests: XCTestCase {
         try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("\(run)/report.json"))) as! [String: Any]
     }
 
-    func testAccuracy(_ output: CLI.Output) -> Double? {
-        output.stdout.split(separator: "\n").first { $0.hasPrefix("test accuracy") }.flatMap { Double($0.split(separator: " ")[2]) }
-    }
-
     func cohortSegments() -> Set<String> {
         Set(((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter { $0.hasPrefix("cohort-") })
     }
@@ -88,7 +84,7 @@ final class MultiNodeTrainingTests: XCTestCase {
         let steps = ["--set", "training.max_steps=120", "--set", "distributed.check_every=10", "--quiet"] + twoNodes
         let fp32 = try mpirun(4, ["train", try config("fp32")] + steps)
         XCTAssertEqual(fp32.status, 0, fp32.stderr)
-        let reference = try XCTUnwrap(testAccuracy(fp32), fp32.stdout)
+        let reference = try XCTUnwrap(CLI.testAccuracy(fp32), fp32.stdout)
         let fp32Bytes = try XCTUnwrap(try report("fp32")["wireBytesPerStep"] as? Double)
         XCTAssertGreaterThan(fp32Bytes, 0)
         // Each bf16 value is 2 bytes; flat MPI over 4 ranks sends 2 (4 - 1) copies of the gradients'
@@ -100,7 +96,7 @@ final class MultiNodeTrainingTests: XCTestCase {
         for (name, extra, bytesRatio) in variants {
             let r = try mpirun(4, ["train", try config(name)] + steps + extra)
             XCTAssertEqual(r.status, 0, r.stderr)
-            let accuracy = try XCTUnwrap(testAccuracy(r), r.stdout)
+            let accuracy = try XCTUnwrap(CLI.testAccuracy(r), r.stdout)
             XCTAssertEqual(accuracy, reference, accuracy: 0.01, "\(name): 120 steps against fp32 on the wire")
             XCTAssertGreaterThan(try worstDifference(name, "fp32"), 1e-4, "\(name): the weights should differ from fp32's")
             let summary = try report(name)
@@ -119,7 +115,7 @@ final class MultiNodeTrainingTests: XCTestCase {
         // 59000 examples / 4 ranks / batch 64 = 230 steps per rank: 460 updates per node, 230 node steps,
         // 11 averages while training and the final one.
         XCTAssertTrue(r.stdout.contains("hogwild: 4 ranks applied 920 updates") && r.stdout.contains("on 2 nodes, averaged 12 times"), r.stdout)
-        let accuracy = try XCTUnwrap(testAccuracy(r), r.stdout)
+        let accuracy = try XCTUnwrap(CLI.testAccuracy(r), r.stdout)
         XCTAssertGreaterThan(accuracy, 0.78)
         let eval = try CLI.run(["cohort", "eval", dir.appendingPathComponent("hogwild/checkpoints/latest.safetensors").path])
         XCTAssertEqual(eval.status, 0, eval.stderr)

@@ -10,6 +10,7 @@ import Foundation
 /// the world size. What changes is how the G examples are cut: the per-rank micro-batch is kept
 /// and `training.accumulate` takes up the difference where it can, else the accumulation is kept
 /// and the per-rank batch changes. A G that the new number of ranks does not divide is refused.
+/// A Hogwild run keeps its share of training done and its samplers' place (`hogwild`).
 enum ElasticResume {
     /// What the checkpoint's run was: its ranks and global batch (nil in checkpoints from before
     /// elastic resume, which resume as they were configured).
@@ -52,6 +53,31 @@ enum ElasticResume {
             t.accumulate = 1
         }
         return t
+    }
+
+    /// A Hogwild run resumed on `ranks` ranks: the same share of training done (a step is one
+    /// update per rank, so `ranks` ranks have W / ranks times the steps per epoch of W ranks), and
+    /// every sampler placed where the examples all old ranks had reached end. Old rank r drew
+    /// positions r, r + W, ... of the epoch's order; with p the fewest any rank at the earliest
+    /// epoch took, positions below W p are done. The new ranks take their shards from there (new
+    /// rank r from position r + ranks q, q = W p / ranks), so an example the faster ranks had
+    /// reached beyond W p is drawn again: Hogwild's ranks never agree on a place, and this keeps
+    /// every example at least once. Returns the new step and the samplers' [epoch, position]s
+    /// (nil when the checkpoint holds no places: the run resumes at its epoch's start).
+    static func hogwild(step: Int, places: [[Int]]?, from written: Written, ranks: Int) -> (step: Int, places: [[Int]]?) {
+        let newStep = step * written.ranks / ranks
+        guard let places, places.count == written.ranks, places.allSatisfy({ $0.count == 2 }) else { return (newStep, nil) }
+        let epoch = places.map { $0[0] }.min()!
+        let fewest = places.filter { $0[0] == epoch }.map { $0[1] }.min()!
+        let position = fewest * written.ranks / ranks
+        return (newStep, Array(repeating: [epoch, position], count: ranks))
+    }
+
+    /// The log line of a Hogwild resume on another number of ranks.
+    static func describeHogwild(from written: Written, ranks: Int, step: Int, newStep: Int, totalSteps: Int, places: [[Int]]?) -> String {
+        let where_ = places.map { "every sampler from example \($0[0][1] * ranks) of epoch \($0[0][0] + 1)'s order" }
+            ?? "the samplers from the start of the epoch (the checkpoint holds no places)"
+        return "resumed on \(ranks == 1 ? "1 rank" : "\(ranks) ranks") from a Hogwild checkpoint written by \(written.ranks): step \(step) -> \(newStep) of \(totalSteps) (the same share of training), \(where_)"
     }
 
     /// The log line of a resume that changed the batch.

@@ -64,11 +64,12 @@ public final class Trainer {
         let watchdog = (communicator as? WatchedCommunicator)?.watchdog
         watchdog?.timeout = config.distributed.timeout
         try StartupAgreement.check(configYAML: configYAML, resume: resume, communicator)
-        // Resumed on another number of ranks: the global batch of the checkpoint is kept.
+        // Resumed on another number of ranks: a synchronous run keeps the checkpoint's global batch
+        // (a Hogwild one its share of training and its samplers' place, once restored below).
         var written: ElasticResume.Written?
-        if resume && config.distributed.mode == .sync {
+        if resume {
             written = try ElasticResume.written(folder.latestCheckpoint, communicator)
-            if let written, let training = try ElasticResume.rebatch(given.training, from: written, ranks: communicator.size) {
+            if config.distributed.mode == .sync, let written, let training = try ElasticResume.rebatch(given.training, from: written, ranks: communicator.size) {
                 if communicator.rank == 0 { print(ElasticResume.describe(given.training, training, from: written, ranks: communicator.size)) }
                 config.training = training
                 (config, configYAML) = try ConfigLoader.resolved(config, source: "\(given.name) (resumed)")
@@ -97,7 +98,8 @@ public final class Trainer {
         // The linear scaling rule (Goyal et al. 2017): N times the batch, N times the rate, reached
         // by the schedule's warm-up (warmup_steps) when the config has one.
         // The ranks the rule counts are those of the global batch (the checkpoint's, when a resume kept it).
-        let ranksOfBatch = Float(written?.globalBatch ?? t.batchSize * t.accumulate * communicator.size) / Float(given.training.batchSize * given.training.accumulate)
+        let keptBatch = config.distributed.mode == .sync ? written?.globalBatch : nil
+        let ranksOfBatch = Float(keptBatch ?? t.batchSize * t.accumulate * communicator.size) / Float(given.training.batchSize * given.training.accumulate)
         let baseLR = config.optimizer.learningRate * (config.distributed.scaleLR ? ranksOfBatch : 1)
         plan = try (config.schedule ?? ScheduleConfig.constant).makePlan(baseLR: baseLR, stepsPerEpoch: data.stepsPerEpoch)
         evaluation = try RunEvaluation(splits: splits, training: t)
@@ -105,6 +107,15 @@ public final class Trainer {
         telemetry = RunTelemetry(progress: Progress(totalSteps: data.totalSteps, enabled: showProgress && communicator.rank == 0))
 
         if resume { state = try checkpoints.restore(into: session, plan: &plan, communicator: communicator) }
+        if config.distributed.mode == .hogwild, let written, written.ranks != communicator.size {
+            let (step, places) = ElasticResume.hogwild(step: state.step, places: state.hogwildPositions, from: written, ranks: communicator.size)
+            if communicator.rank == 0 {
+                print(ElasticResume.describeHogwild(from: written, ranks: communicator.size, step: state.step, newStep: step,
+                                                    totalSteps: data.totalSteps, places: places))
+            }
+            state.step = min(step, data.totalSteps)
+            state.hogwildPositions = places
+        }
         state.worldSize = communicator.size
         state.globalBatch = t.batchSize * t.accumulate * communicator.size
         // Every rank starts from rank 0's parameters, whatever its own initialisation was (in
