@@ -43,22 +43,23 @@ public final class CompressRun {
         try stages.prepareFolder()
         let original = try stages.evaluate(model, data)
         let written = try stages.export(model, yaml, stages.models.appendingPathComponent("original.safetensors"))
-        var rows = [try stages.row(config.name, .original, original, model, written, data)]
+        var rows = ReportRows()
+        try stages.add(config.name, .original, original, model, written, data, to: &rows)
         stages.say(String(format: "%@: test accuracy %.4f, %d errors", path, original.accuracy, original.errors))
         if quantize {
             let w = try stages.export(model, yaml, stages.models.appendingPathComponent("int8.safetensors"), quantize: true)
             let int8 = try stages.quantized(model, yaml)
-            rows.append(try stages.row("\(config.name), int8", .int8, try stages.evaluate(int8, data), int8, w, data))
+            try stages.add("\(config.name), int8", .int8, try stages.evaluate(int8, data), int8, w, data, to: &rows)
         }
         if let prune {
             let (pruned, w) = try stages.pruneAndFineTune(model, prune: prune, setup: nil, data: data, fileName: "pruned.safetensors")
             let label = String(format: "%@, %.0f%% sparse", config.name, pruned.sparsity * 100)
-            rows.append(try stages.row(label, .pruned, pruned.evaluation, pruned.model, w, data))
+            try stages.add(label, .pruned, pruned.evaluation, pruned.model, w, data, to: &rows)
             if quantize {
                 let qw = try stages.export(pruned.model, pruned.yaml, stages.models.appendingPathComponent("pruned-int8.safetensors"),
                                            quantize: true, pruner: pruned.pruner)
                 let int8 = try stages.quantized(pruned.model, pruned.yaml)
-                rows.append(try stages.row(label + ", int8", .prunedInt8, try stages.evaluate(int8, data), int8, qw, data))
+                try stages.add(label + ", int8", .prunedInt8, try stages.evaluate(int8, data), int8, qw, data, to: &rows)
             }
         }
         var summary = "Compressed \(path)"
@@ -67,8 +68,9 @@ public final class CompressRun {
                               prune.scope.rawValue, prune.rounds, prune.finetuneSteps)
         }
         summary += quantize ? " int8 per output channel, on" : " on"
+        let choice = try rows.finish(data: data, chooseWithin: 1, communicator: comm)
         let report = DistillReport(name: config.name, summary: summary, distillation: nil, studentSteps: nil, ranks: comm.size,
-                                   seconds: Runtime.now() - started, rows: rows)
+                                   seconds: Runtime.now() - started, rows: rows.rows, choice: choice)
         if comm.rank == 0 { try report.write(to: folder) }
         return report
     }

@@ -41,9 +41,9 @@ final class CompressionStages {
 
     /// A sub-run's config and its resolved YAML: this run's config named `name`, in this run's
     /// folder, changed by `change` (typed: no YAML is written by hand).
-    func subRun(_ name: String, _ change: (inout RunConfig) -> Void = { _ in }) throws -> (RunConfig, String) {
+    func subRun(_ name: String, from base: String? = nil, _ change: (inout RunConfig) -> Void = { _ in }) throws -> (RunConfig, String) {
         let source = "\(runName)/\(name)"
-        var config = try ConfigLoader.decode(RunConfig.self, yaml: yaml, source: source)
+        var config = try ConfigLoader.decode(RunConfig.self, yaml: base ?? yaml, source: source)
         config.name = name
         config.output.directory = folder.path
         change(&config)
@@ -61,17 +61,17 @@ final class CompressionStages {
     /// Rounds of magnitude pruning (cubic schedule to the target), each followed by fine-tuning
     /// with the pruned weights held at zero: on the distillation loss when `setup` is given, else
     /// on the labels. Each round's rate falls from `prune.lr` to 0 on a cosine, so the weights
-    /// settle after each cut instead of ending on a large constant step. Writes
-    /// `models/<fileName>` with the masks.
-    func pruneAndFineTune(_ start: Model, prune: PruneConfig, setup: DistillationSetup?, data: DataSplits,
-                          fileName: String) throws -> (Pruned, ModelExport.Written) {
+    /// settle after each cut instead of ending on a large constant step. Round K's sub-run is
+    /// `roundName(K)`, from `yaml` (the model's own config). Writes `models/<fileName>` with the masks.
+    func pruneAndFineTune(_ start: Model, yaml base: String? = nil, prune: PruneConfig, setup: DistillationSetup?, data: DataSplits,
+                          fileName: String, roundName: (Int) -> String = { "prune-\($0)" }) throws -> (Pruned, ModelExport.Written) {
         var current = start
         var last: Pruned?
         var masks: [[UInt8]]?
         for round in 1...prune.rounds {
             let target = MagnitudePruner.sparsity(round: round, of: prune.rounds, final: prune.sparsity)
             let steps = max(prune.finetuneSteps, 1)
-            let (c, y) = try subRun("prune-\(round)") { c in
+            let (c, y) = try subRun(roundName(round), from: base) { c in
                 c.training.maxSteps = steps
                 c.training.epochs = 1_000_000
                 c.schedule = ScheduleConfig(.cosine(tMax: steps, unit: .steps))
@@ -135,11 +135,14 @@ final class CompressionStages {
         return written
     }
 
-    /// A report row for `model`, with its inference speed measured now, for this row.
-    func row(_ name: String, _ role: DistillReport.Role, _ e: Evaluation, _ model: Model, _ written: ModelExport.Written,
-             _ data: DataSplits) throws -> DistillReport.Row {
-        let speed = try InferenceSpeed.measure(dataset: data.test, normalization: data.normalization) { _ = try model.predict($0) }
-        return .init(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: model.parameters.parameterCount,
-                     nonzero: model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed, file: nil)
+    /// `model`'s report row (its test figures, validation accuracy and sizes; its speed is measured
+    /// with every other row's at the end) added to `rows`.
+    func add(_ name: String, _ role: DistillReport.Role, _ e: Evaluation, _ model: Model, _ written: ModelExport.Written,
+             _ data: DataSplits, student: String? = nil, to rows: inout ReportRows, before: DistillReport.Role? = nil) throws {
+        let row = DistillReport.Row(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: model.parameters.parameterCount,
+                                    nonzero: model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes,
+                                    samplesPerSecond: 0, file: nil, student: student, validationAccuracy: try validationAccuracy(model, data))
+        let predict: (Tensor) throws -> Void = { _ = try model.predict($0) }
+        if let before { rows.insert(row, predict, before: before, of: student) } else { rows.append(row, predict) }
     }
 }

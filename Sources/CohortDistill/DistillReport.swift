@@ -19,8 +19,23 @@ public struct DistillReport: Codable {
         public let bytes: Int
         /// Bytes of the Linear/Conv weights as stored.
         public let weightBytes: Int
-        public let samplesPerSecond: Double
+        /// Inference samples/s at batch 256 on one thread (the median of `speeds`' second entry).
+        public var samplesPerSecond: Double
         public let file: String?
+        /// The student a row belongs to (`distill.students`' name; nil for teachers and the single student).
+        public var student: String? = nil
+        /// Accuracy on the validation split: what the front and the choice are made on.
+        public var validationAccuracy: Double? = nil
+        /// Samples/s at `InferenceRounds.batches` (1 and 256), medians and ranges over the rounds.
+        public var speeds: [InferenceSpread]? = nil
+        /// On the front of validation accuracy against samples/s (nil without a validation split).
+        public var onFront: Bool? = nil
+    }
+
+    /// The model the report proposes to deploy, and why.
+    public struct Choice: Codable, Equatable {
+        public let row: String
+        public let reason: String
     }
 
     /// What a row's model is (written as its raw value in report.json).
@@ -35,13 +50,17 @@ public struct DistillReport: Codable {
     /// One seed's pair of students (`cohort distill --repeats N`): test errors, and validation
     /// accuracy (what variants are chosen on; nil without a validation split).
     public struct SeedResult: Codable {
+        /// The student (`distill.students`' name; nil for the single student).
+        public var student: String? = nil
         public let seed: UInt64
         public let scratchErrors: Int?
         public let distilledErrors: Int
         public let scratchValidation: Double?
         public let distilledValidation: Double?
 
-        public init(seed: UInt64, scratchErrors: Int?, distilledErrors: Int, scratchValidation: Double?, distilledValidation: Double?) {
+        public init(student: String? = nil, seed: UInt64, scratchErrors: Int?, distilledErrors: Int, scratchValidation: Double?,
+                    distilledValidation: Double?) {
+            self.student = student
             self.seed = seed
             self.scratchErrors = scratchErrors
             self.distilledErrors = distilledErrors
@@ -95,11 +114,13 @@ public struct DistillReport: Codable {
     public let seeds: [SeedResult]
     /// The `cohort compare` report of those students (relative to the run folder), when there are several.
     public let comparison: String?
+    /// The default choice (`DistillFront`), nil without a validation split.
+    public let choice: Choice?
 
     public init(name: String, summary: String, distillation: Distillation?, studentSteps: Int?, ranks: Int, seconds: Double,
-                rows: [Row], seeds: [SeedResult] = [], comparison: String? = nil) {
+                rows: [Row], seeds: [SeedResult] = [], comparison: String? = nil, choice: Choice? = nil) {
         self.name = name; self.summary = summary; self.distillation = distillation; self.studentSteps = studentSteps
-        self.ranks = ranks; self.seconds = seconds; self.rows = rows; self.seeds = seeds; self.comparison = comparison
+        self.ranks = ranks; self.seconds = seconds; self.rows = rows; self.seeds = seeds; self.comparison = comparison; self.choice = choice
     }
 
     public func row(_ role: Role) -> Row? { rows.first { $0.role == role } }
@@ -107,17 +128,29 @@ public struct DistillReport: Codable {
     /// The teacher the student is compared with: the ensemble when there is one.
     public var teacher: Row? { row(.ensemble) ?? row(.teacher) }
 
-    /// (scratch errors - distilled errors) / (scratch errors - teacher errors).
-    public var gapClosed: Double? {
-        guard let t = teacher, let s = row(.scratch), let d = row(.distilled) else { return nil }
+    /// The students of the rows in order (`distill.students`' names; one nil for the single student).
+    public var students: [String?] {
+        rows.filter { ![.teacher, .ensemble, .original].contains($0.role) }.reduce(into: [String?]()) { if !$0.contains($1.student) { $0.append($1.student) } }
+    }
+
+    /// `student`'s row of `role`.
+    public func row(_ role: Role, of student: String?) -> Row? { rows.first { $0.role == role && $0.student == student } }
+
+    /// (scratch errors - distilled errors) / (scratch errors - teacher errors), of the first student.
+    public var gapClosed: Double? { gapClosed(of: students.first ?? nil) }
+
+    public func gapClosed(of student: String?) -> Double? {
+        guard let t = teacher, let s = row(.scratch, of: student), let d = row(.distilled, of: student) else { return nil }
         return Self.share(scratch: Double(s.errors), distilled: Double(d.errors), teacher: Double(t.errors))
     }
 
-    /// The gap closed by the mean errors over seeds (scratch against distilled), when there are several.
-    public var meanGapClosed: Double? {
-        let scratch = seeds.compactMap(\.scratchErrors)
-        guard seeds.count > 1, scratch.count == seeds.count, let t = teacher else { return nil }
-        return Self.share(scratch: Self.mean(scratch), distilled: Self.mean(seeds.map(\.distilledErrors)), teacher: Double(t.errors))
+    /// The gap closed by the first student's mean errors over seeds (scratch against distilled), when there are several.
+    public var meanGapClosed: Double? { meanGapClosed(of: students.first ?? nil) }
+
+    public func meanGapClosed(of student: String?) -> Double? {
+        let mine = seeds.filter { $0.student == student }, scratch = mine.compactMap(\.scratchErrors)
+        guard mine.count > 1, scratch.count == mine.count, let t = teacher else { return nil }
+        return Self.share(scratch: Self.mean(scratch), distilled: Self.mean(mine.map(\.distilledErrors)), teacher: Double(t.errors))
     }
 
     /// (scratch - distilled) / (scratch - teacher), in test errors; nil when there is no gap.
@@ -127,7 +160,7 @@ public struct DistillReport: Codable {
 
     static func mean(_ v: [Int]) -> Double { Double(v.reduce(0, +)) / Double(max(v.count, 1)) }
 
-    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed, comparison }
+    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed, comparison, choice }
 
     /// Reads a report.json (the computed figures, gapClosed and meanGapClosed, are computed again).
     public init(from decoder: Decoder) throws {
@@ -141,6 +174,7 @@ public struct DistillReport: Codable {
         rows = try c.decode([Row].self, forKey: .rows)
         seeds = try c.decodeIfPresent([SeedResult].self, forKey: .seeds) ?? []
         comparison = try c.decodeIfPresent(String.self, forKey: .comparison)
+        choice = try c.decodeIfPresent(Choice.self, forKey: .choice)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -156,6 +190,7 @@ public struct DistillReport: Codable {
         if !seeds.isEmpty { try c.encode(seeds, forKey: .seeds) }
         try c.encodeIfPresent(meanGapClosed, forKey: .meanGapClosed)
         try c.encodeIfPresent(comparison, forKey: .comparison)
+        try c.encodeIfPresent(choice, forKey: .choice)
     }
 
     /// The table of report.md (also printed at the end of `cohort distill` and `cohort compress`).
@@ -179,20 +214,24 @@ public struct DistillReport: Codable {
         var md = "# \(name): distillation and compression\n\n"
         md += summary + String(format: " %d rank(s), %.0f s in all.\n\n", ranks, seconds)
         md += table + "\n"
-        if let g = gapClosed, let t = teacher, let s = row(.scratch), let d = row(.distilled) {
-            md += String(format: "Distillation closed **%.1f%%** of the test-error gap between the scratch student (%d errors) and the teacher (%d): the distilled student makes %d.\n",
-                         g * 100, s.errors, t.errors, d.errors)
-        }
-        if seeds.count > 1 {
-            let list = { (v: [Int]) in v.map(String.init).joined(separator: ", ") }
-            let distilled = seeds.map(\.distilledErrors), scratch = seeds.compactMap(\.scratchErrors)
-            md += String(format: "\nOver %d seeds (%@; same transfer set and teacher): distilled student %@ errors (mean %.1f)",
-                         seeds.count, seeds.map { String($0.seed) }.joined(separator: ", "), list(distilled), Self.mean(distilled))
-            if scratch.count == seeds.count {
-                md += String(format: ", scratch student %@ (mean %.1f)", list(scratch), Self.mean(scratch))
+        for student in students {
+            let who = student.map { "**\($0)**: " } ?? ""
+            if let g = gapClosed(of: student), let t = teacher, let s = row(.scratch, of: student), let d = row(.distilled, of: student) {
+                md += String(format: "%@Distillation closed **%.1f%%** of the test-error gap between the scratch student (%d errors) and the teacher (%d): the distilled student makes %d.\n",
+                             who, g * 100, s.errors, t.errors, d.errors)
             }
-            if let g = meanGapClosed { md += String(format: "; the means close **%.1f%%** of the gap", g * 100) }
-            md += ".\n"
+            let mine = seeds.filter { $0.student == student }
+            if mine.count > 1 {
+                let list = { (v: [Int]) in v.map(String.init).joined(separator: ", ") }
+                let distilled = mine.map(\.distilledErrors), scratch = mine.compactMap(\.scratchErrors)
+                md += String(format: "\n%@Over %d seeds (%@; same transfer set and teacher): distilled student %@ errors (mean %.1f)",
+                             who, mine.count, mine.map { String($0.seed) }.joined(separator: ", "), list(distilled), Self.mean(distilled))
+                if scratch.count == mine.count {
+                    md += String(format: ", scratch student %@ (mean %.1f)", list(scratch), Self.mean(scratch))
+                }
+                if let g = meanGapClosed(of: student) { md += String(format: "; the means close **%.1f%%** of the gap", g * 100) }
+                md += ".\n"
+            }
         }
         if let comparison { md += "Every student's figures and curves side by side: [\(comparison)](\(comparison)).\n" }
         if let d = distillation, let variant = VariantRow(self) {
@@ -205,15 +244,51 @@ public struct DistillReport: Codable {
         if gapClosed == nil && row(.distilled) != nil {
             md += "Run with --baseline to train the scratch student with the same budget and measure the share of the gap closed.\n"
         }
+        md += front
         md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Inference samples/s: "
-        md += "each row's model measured on its own, 256-image batches of the test set, this process's threads. Int8 models compute their "
+        md += "batch 256, one thread (**Accuracy against speed**). Int8 models compute their "
         md += "Linear layers with 8-bit integer products on activations quantised per input row (\(Int8Weights.kernelDescription) "
-        md += "here; convolutions stay float32); pruned ones are stored and computed dense.\n"
+        md += "here); their convolutions stay float32, so a convolutional student's int8 rows are int8 in their Linear layers only. "
+        md += "Pruned models are stored and computed dense.\n"
         return md
+    }
+
+    /// The accuracy/speed section: every row's validation and test accuracy, samples/s at batch 1
+    /// and 256 (medians and ranges), weight bytes, the front, the choice and the chart.
+    var front: String {
+        guard rows.contains(where: { $0.speeds != nil }) else { return "" }
+        var md = "\n## Accuracy against speed\n\n"
+        md += "| model | validation accuracy | test accuracy | samples/s, batch 1 | samples/s, batch 256 | weight bytes | front |\n"
+        md += "|---|---:|---:|---:|---:|---:|:---:|\n"
+        let spread = { (s: InferenceSpread) in String(format: "%.0f (%.0f-%.0f)", s.median, s.low, s.high) }
+        for r in rows {
+            let validation = r.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
+            let speeds = r.speeds ?? []
+            let mark = r.name == choice?.row ? "chosen" : r.onFront == true ? "yes" : ""
+            md += "| \(r.name) | \(validation) | \(String(format: "%.2f%%", r.accuracy * 100)) | \(speeds.count > 0 ? spread(speeds[0]) : "-") "
+            md += "| \(speeds.count > 1 ? spread(speeds[1]) : "-") | \(r.weightBytes) | \(mark) |\n"
+        }
+        md += "\nSamples/s: every model in turn, \(InferenceRounds.rounds) rounds, on one thread, rank 0 alone (the others idle), batches of the test set; "
+        md += "medians (min-max). On the front: no other model is both as accurate on validation and as fast at batch 256. "
+        md += "The chart draws test accuracy against samples/s at batch 256, the front's models filled and the choice ringed.\n"
+        if let choice { md += "\nDefault choice: **\(choice.row)**, \(choice.reason). It is chosen on validation accuracy, never on the test set.\n" }
+        md += "\n![accuracy against speed](front.svg)\n"
+        return md
+    }
+
+    /// front.svg: test accuracy against samples/s at batch 256, the front and the choice marked.
+    var frontChart: String {
+        let points = rows.map { r in
+            SVGFrontChart.Point(name: r.name, group: [.teacher, .ensemble, .original].contains(r.role) ? (r.role == .original ? "original" : "teacher") : r.student ?? "student",
+                                samplesPerSecond: r.samplesPerSecond, accuracy: r.accuracy * 100, onFront: r.onFront == true, chosen: r.name == choice?.row)
+        }
+        return SVGFrontChart.render(title: "\(name): test accuracy against inference speed", points: points,
+                                    xLabel: "inference samples/s, batch 256, one thread (log scale)", yLabel: "test accuracy (%)")
     }
 
     public func write(to folder: URL) throws {
         try AtomicFile.write(Data(markdown.utf8), to: folder.appendingPathComponent("report.md"))
+        if rows.contains(where: { $0.speeds != nil }) { try AtomicFile.write(Data(frontChart.utf8), to: folder.appendingPathComponent("front.svg")) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent("report.json"))

@@ -73,8 +73,8 @@ public final class DistillationRun {
                                           normalization: data.normalization, matching: matching)
         let (augmentation, mixing) = try batchPreparation(data)
         try stages.prepareFolder()
-        let models = stages.models
-        var rows = try teacherRows(teacher, data, stages)
+        var rows = ReportRows()
+        try teacherRows(teacher, data, stages, into: &rows)
 
         // Transfer set (generated images first, for a generated set) and, for a cached teacher, its targets.
         var generated: TransferGenerator.Outcome?
@@ -101,112 +101,134 @@ public final class DistillationRun {
         }
         let input = TrainingInput(examples: transfer.dataset, augmentation: augmentation, mixing: mixing)
         let setup = DistillationSetup(input: input, labeled: transfer.labeled, teacher: teacher, matching: matching, alpha: distill.alpha)
-
-        // The distilled student.
-        let (student, studentYAML) = try studentRun("student", stages, data: data, distillation: setup)
-        stages.say("distilling into the student: \(student.totalSteps) steps")
-        let distilled = try student.run()
-        let teacherShare = try meanOverRanks(student.step.totals.teacherShare)
-        let studentFile = try stages.export(student.model, studentYAML, models.appendingPathComponent("student.safetensors"))
-        rows.append(try stages.row("distilled student", .distilled, distilled, student.model, studentFile, data))
-        var seeds = [DistillReport.SeedResult(seed: config.seed, scratchErrors: nil, distilledErrors: distilled.errors, scratchValidation: nil,
-                                              distilledValidation: try stages.validationAccuracy(student.model, data))]
-
         // Same steps, epochs, schedule and the very same images (augmented and mixed alike), with labels.
         let scratchInput = baseline
             ? TrainingInput(examples: try Self.scratchSet(transfer, train: data.train), augmentation: augmentation, mixing: mixing) : nil
-        if let scratchInput {
-            let (scratch, scratchYAML) = try studentRun("scratch", stages, data: data, input: scratchInput)
-            stages.say("student from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
-            let e = try scratch.run()
-            seeds[0] = .init(seed: config.seed, scratchErrors: e.errors, distilledErrors: distilled.errors,
-                             scratchValidation: try stages.validationAccuracy(scratch.model, data), distilledValidation: seeds[0].distilledValidation)
-            let file = try stages.export(scratch.model, scratchYAML, models.appendingPathComponent("scratch.safetensors"))
-            rows.insert(try stages.row("student from scratch", .scratch, e, scratch.model, file, data),
-                        at: rows.firstIndex { $0.role == .distilled }!)
-        }
 
-        // More seeds of both students (initialisation, order, augmentation, mixing, dropout; same transfer set and teacher).
-        for r in 1..<repeats {
-            let seed = config.seed &+ UInt64(r)
-            stages.say("distilled student, seed \(seed)")
-            let d = try studentRun("student-seed\(seed)", seed: seed, stages, data: data, distillation: setup).trainer
-            let dErrors = try d.run().errors
-            var scratchErrors: Int?, scratchValidation: Double?
-            if let scratchInput {
-                stages.say("student from scratch, seed \(seed)")
-                let s = try studentRun("scratch-seed\(seed)", seed: seed, stages, data: data, input: scratchInput).trainer
-                scratchErrors = try s.run().errors
-                scratchValidation = try stages.validationAccuracy(s.model, data)
-            }
-            seeds.append(.init(seed: seed, scratchErrors: scratchErrors, distilledErrors: dErrors, scratchValidation: scratchValidation,
-                               distilledValidation: try stages.validationAccuracy(d.model, data)))
+        // Every student from the same teacher targets: the config's model, or each of distill.students.
+        let students = distill.students.map { $0.map { (StudentNames(student: $0.name), $0.model) } } ?? [(StudentNames(student: nil), config.model)]
+        var seeds: [DistillReport.SeedResult] = []
+        var first: StudentOutcome?
+        for (names, model) in students {
+            let outcome = try distil(names, model, stages, data: data, setup: setup, scratchInput: scratchInput, rows: &rows)
+            seeds += outcome.seeds
+            first = first ?? outcome
         }
-        let comparison = repeats > 1 ? try compareStudents(seeds: seeds.map(\.seed)) : nil
-
-        // Post-training int8 quantisation of the distilled student.
-        if distill.quantize {
-            let file = models.appendingPathComponent("student-int8.safetensors")
-            let written = try stages.export(student.model, studentYAML, file, quantize: true)
-            let int8 = try stages.quantized(student.model, studentYAML)
-            rows.append(try stages.row("distilled student, int8", .int8, try stages.evaluate(int8, data), int8, written, data))
-        }
-
-        if let prune = distill.prune {
-            let (pruned, file) = try stages.pruneAndFineTune(student.model, prune: prune, setup: setup, data: data, fileName: "student-pruned.safetensors")
-            rows.append(try stages.row(String(format: "distilled student, %.0f%% sparse", pruned.sparsity * 100), .pruned, pruned.evaluation,
-                                       pruned.model, file, data))
-            if distill.quantize {
-                let qfile = models.appendingPathComponent("student-pruned-int8.safetensors")
-                let written = try stages.export(pruned.model, pruned.yaml, qfile, quantize: true, pruner: pruned.pruner)
-                let int8 = try stages.quantized(pruned.model, pruned.yaml)
-                rows.append(try stages.row(String(format: "distilled student, %.0f%% sparse, int8", pruned.sparsity * 100), .prunedInt8,
-                                           try stages.evaluate(int8, data), int8, written, data))
-            }
-        }
+        let comparison = repeats > 1 ? try compareStudents(students.map(\.0)) : nil
+        let choice = try rows.finish(data: data, chooseWithin: Double(distill.chooseWithin), communicator: comm)
 
         let t = distill.transfer
         let settings = DistillReport.Distillation(teacherMode: distill.teacherMode, loss: distill.loss, temperature: distill.temperature,
                                                   alpha: distill.alpha, transferSet: t.set, multiplier: t.multiplier,
                                                   transferExamples: transfer.dataset.count, shift: t.shift, flip: t.flip, noise: t.noise,
-                                                  mixup: t.mixup, cutmix: t.cutmix, epochs: config.training.epochs, teacherShare: teacherShare,
+                                                  mixup: t.mixup, cutmix: t.cutmix, epochs: config.training.epochs, teacherShare: first!.teacherShare,
                                                   generator: generated?.source, generatorSeconds: generated?.seconds, command: command,
                                                   overrides: overrides)
-        let summary = String(format: "Variant **%@**: transfer set %d examples, %d student steps on", settings.variant, transfer.dataset.count,
-                             student.totalSteps)
-        let report = DistillReport(name: config.name, summary: summary, distillation: settings, studentSteps: student.totalSteps,
-                                   ranks: comm.size, seconds: Runtime.now() - started, rows: rows, seeds: seeds, comparison: comparison)
+        let who = students.count > 1 ? "\(students.count) students, " : ""
+        let summary = String(format: "Variant **%@**: transfer set %d examples, %@%d student steps on", settings.variant, transfer.dataset.count,
+                             who, first!.steps)
+        let report = DistillReport(name: config.name, summary: summary, distillation: settings, studentSteps: first!.steps,
+                                   ranks: comm.size, seconds: Runtime.now() - started, rows: rows.rows, seeds: seeds, comparison: comparison,
+                                   choice: choice)
         if isLeader { try report.write(to: folder) }
         return report
     }
 
-    /// One row per teacher (its test figures and speed, each evaluated alone at T = 1), and one for
-    /// the ensemble when there are several.
-    private func teacherRows(_ teacher: TeacherEnsemble, _ data: DataSplits, _ stages: CompressionStages) throws -> [DistillReport.Row] {
-        var rows: [DistillReport.Row] = []
-        let test = data.test
+    /// What one student's stages leave for the report besides its rows.
+    struct StudentOutcome {
+        let seeds: [DistillReport.SeedResult]
+        let steps: Int
+        /// The teacher's share of the distilled student's step time, mean over ranks.
+        let teacherShare: Double
+    }
+
+    /// One student's stages: distilled (and from scratch with --baseline), more seeds of both with
+    /// --repeats, then int8 and pruned copies of the distilled one, each a row of `rows`.
+    private func distil(_ names: StudentNames, _ network: ModelSpec, _ stages: CompressionStages, data: DataSplits,
+                        setup: DistillationSetup, scratchInput: TrainingInput?, rows: inout ReportRows) throws -> StudentOutcome {
+        let models = stages.models, who = names.student
+        let (student, studentYAML) = try studentRun(names.distilledRun(), network, stages, data: data, distillation: setup)
+        stages.say("distilling into \(who ?? "the student"): \(student.totalSteps) steps")
+        let distilled = try student.run()
+        let teacherShare = try meanOverRanks(student.step.totals.teacherShare)
+        let studentFile = try stages.export(student.model, studentYAML, models.appendingPathComponent(names.distilledFile))
+        try stages.add(names.distilledRow, .distilled, distilled, student.model, studentFile, data, student: who, to: &rows)
+        var seeds = [DistillReport.SeedResult(student: who, seed: config.seed, scratchErrors: nil, distilledErrors: distilled.errors,
+                                              scratchValidation: nil, distilledValidation: rows.rows.last!.validationAccuracy)]
+        if let scratchInput {
+            let (scratch, scratchYAML) = try studentRun(names.scratchRun(), network, stages, data: data, input: scratchInput)
+            stages.say("\(who.map { "\($0)" } ?? "student") from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
+            let e = try scratch.run()
+            let file = try stages.export(scratch.model, scratchYAML, models.appendingPathComponent(names.scratchFile))
+            try stages.add(names.scratchRow, .scratch, e, scratch.model, file, data, student: who, to: &rows, before: .distilled)
+            seeds[0] = .init(student: who, seed: config.seed, scratchErrors: e.errors, distilledErrors: distilled.errors,
+                             scratchValidation: rows.rows.first { $0.role == .scratch && $0.student == who }!.validationAccuracy,
+                             distilledValidation: seeds[0].distilledValidation)
+        }
+
+        // More seeds of both students (initialisation, order, augmentation, mixing, dropout; same transfer set and teacher).
+        for r in 1..<repeats {
+            let seed = config.seed &+ UInt64(r)
+            stages.say("\(who ?? "distilled student"), seed \(seed)")
+            let d = try studentRun(names.distilledRun(seed: seed), network, seed: seed, stages, data: data, distillation: setup).trainer
+            let dErrors = try d.run().errors
+            var scratchErrors: Int?, scratchValidation: Double?
+            if let scratchInput {
+                stages.say("\(who ?? "student") from scratch, seed \(seed)")
+                let s = try studentRun(names.scratchRun(seed: seed), network, seed: seed, stages, data: data, input: scratchInput).trainer
+                scratchErrors = try s.run().errors
+                scratchValidation = try stages.validationAccuracy(s.model, data)
+            }
+            seeds.append(.init(student: who, seed: seed, scratchErrors: scratchErrors, distilledErrors: dErrors, scratchValidation: scratchValidation,
+                               distilledValidation: try stages.validationAccuracy(d.model, data)))
+        }
+
+        // Post-training int8 quantisation of the distilled student.
+        if distill.quantize {
+            let written = try stages.export(student.model, studentYAML, models.appendingPathComponent(names.int8File), quantize: true)
+            let int8 = try stages.quantized(student.model, studentYAML)
+            try stages.add(names.int8Row, .int8, try stages.evaluate(int8, data), int8, written, data, student: who, to: &rows)
+        }
+        if let prune = distill.prune {
+            let (pruned, file) = try stages.pruneAndFineTune(student.model, yaml: studentYAML, prune: prune, setup: setup, data: data,
+                                                             fileName: names.prunedFile, roundName: names.pruneRun)
+            let label = names.prunedRow(sparsity: pruned.sparsity)
+            try stages.add(label, .pruned, pruned.evaluation, pruned.model, file, data, student: who, to: &rows)
+            if distill.quantize {
+                let written = try stages.export(pruned.model, pruned.yaml, models.appendingPathComponent(names.prunedInt8File), quantize: true,
+                                                pruner: pruned.pruner)
+                let int8 = try stages.quantized(pruned.model, pruned.yaml)
+                try stages.add(label + ", int8", .prunedInt8, try stages.evaluate(int8, data), int8, written, data, student: who, to: &rows)
+            }
+        }
+        return StudentOutcome(seeds: seeds, steps: student.totalSteps, teacherShare: teacherShare)
+    }
+
+    /// One row per teacher (its test and validation figures, each evaluated alone at T = 1), and
+    /// one for the ensemble when there are several.
+    private func teacherRows(_ teacher: TeacherEnsemble, _ data: DataSplits, _ stages: CompressionStages, into rows: inout ReportRows) throws {
+        let validation = { (t: TeacherEnsemble) throws -> Double? in
+            try data.validation.map { try t.evaluate(on: $0, normalization: data.normalization, communicator: self.comm).accuracy }
+        }
         for (i, m) in teacher.members.enumerated() {
             let single = try TeacherEnsemble(paths: [m.path], data: data, dataConfig: config.data, normalization: data.normalization)
-            let e = try single.evaluate(on: test, normalization: data.normalization, communicator: comm)
-            let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try single.probabilities(of: $0, temperature: 1) }
+            let e = try single.evaluate(on: data.test, normalization: data.normalization, communicator: comm)
             let file = stages.models.appendingPathComponent("teacher-\(i + 1).safetensors")
             let written = try isLeader ? ModelExport.save(m.model, configYAML: m.configYAML, data: m.data, to: file) : ModelExport.Written(bytes: 0, weightBytes: 0)
             rows.append(.init(name: "teacher \(m.name)", role: .teacher, accuracy: e.accuracy, errors: e.errors, parameters: m.parameterCount,
-                              nonzero: m.model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: speed,
-                              file: m.path))
+                              nonzero: m.model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes, samplesPerSecond: 0,
+                              file: m.path, validationAccuracy: try validation(single))) { _ = try single.probabilities(of: $0, temperature: 1) }
             stages.say(String(format: "teacher %@ (%@): test accuracy %.4f, %d errors", m.name, m.path, e.accuracy, e.errors))
         }
         if teacher.members.count > 1 {
-            let e = try teacher.evaluate(on: test, normalization: data.normalization, communicator: comm)
-            let speed = try InferenceSpeed.measure(dataset: test, normalization: data.normalization) { _ = try teacher.probabilities(of: $0, temperature: 1) }
-            let parts = rows.filter { $0.role == .teacher }
+            let e = try teacher.evaluate(on: data.test, normalization: data.normalization, communicator: comm)
+            let parts = rows.rows.filter { $0.role == .teacher }
             rows.append(.init(name: "teacher ensemble (\(teacher.members.count))", role: .ensemble, accuracy: e.accuracy, errors: e.errors,
                               parameters: parts.reduce(0) { $0 + $1.parameters }, nonzero: parts.reduce(0) { $0 + $1.nonzero },
                               bytes: parts.reduce(0) { $0 + $1.bytes }, weightBytes: parts.reduce(0) { $0 + $1.weightBytes },
-                              samplesPerSecond: speed, file: nil))
+                              samplesPerSecond: 0, file: nil, validationAccuracy: try validation(teacher))) { _ = try teacher.probabilities(of: $0, temperature: 1) }
             stages.say(String(format: "teacher ensemble of %d: test accuracy %.4f, %d errors", teacher.members.count, e.accuracy, e.errors))
         }
-        return rows
     }
 
     /// How the students' batches are prepared: as loaded (a cached teacher labelled those very
@@ -235,23 +257,28 @@ public final class DistillationRun {
         return v[0] / Double(comm.size)
     }
 
-    /// A student sub-run in `folder/name` (with another `seed` than the config's, when given):
-    /// distilled from `distillation`, or trained on `input` with its labels.
-    private func studentRun(_ name: String, seed: UInt64? = nil, _ stages: CompressionStages, data: DataSplits,
+    /// A student sub-run of `network` in `folder/name` (with another `seed` than the config's, when
+    /// given): distilled from `distillation`, or trained on `input` with its labels. Its config is
+    /// the run's with this network as its model (and no other students).
+    private func studentRun(_ name: String, _ network: ModelSpec, seed: UInt64? = nil, _ stages: CompressionStages, data: DataSplits,
                             distillation: DistillationSetup? = nil, input: TrainingInput? = nil) throws -> (trainer: Trainer, yaml: String) {
-        let (c, y) = try stages.subRun(name) { c in if let seed { c.seed = seed } }
+        let (c, y) = try stages.subRun(name) { c in
+            c.model = network
+            c.distill?.students = nil
+            if let seed { c.seed = seed }
+        }
         return (try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
                             data: data, input: input, distillation: distillation), y)
     }
 
-    /// `cohort compare` of every student sub-run (distilled, then scratch with `--baseline`), into
-    /// `compare-students/`; returns its report's path relative to the run folder.
-    private func compareStudents(seeds: [UInt64]) throws -> String {
-        let names = seeds.enumerated().map { $0.offset == 0 ? "student" : "student-seed\($0.element)" }
-        let scratch = baseline ? names.map { $0.replacingOccurrences(of: "student", with: "scratch") } : []
+    /// `cohort compare` of every student sub-run (each student's distilled runs, then its scratch
+    /// ones with `--baseline`), into `compare-students/`; returns its report's path relative to the run folder.
+    private func compareStudents(_ students: [StudentNames]) throws -> String {
+        let seeds = (0..<repeats).map { $0 == 0 ? nil : config.seed &+ UInt64($0) }
+        let names = students.flatMap { n in seeds.map(n.distilledRun) + (baseline ? seeds.map(n.scratchRun) : []) }
         let folderName = "compare-students"
         if isLeader {
-            let comparison = try RunComparison.load((names + scratch).map { folder.appendingPathComponent($0).path })
+            let comparison = try RunComparison.load(names.map { folder.appendingPathComponent($0).path })
             try comparison.write(to: folder.appendingPathComponent(folderName))
         }
         return "\(folderName)/report.md"

@@ -21,5 +21,10 @@ final class DistillConfigTests: XCTestCase {
         XCTAssertEqual(try ConfigLoader.loadRun(path: path("distill-fashion-cnn"), overrides: []).0.distill?.teachers, [teacher(cnn)])
         let (ensemble, _) = try ConfigLoader.loadRun(path: path("distill-fashion-ensemble"), overrides: [])
         XCTAssertEqual(ensemble.distill?.teachers.count, 3)
+        let (front, _) = try ConfigLoader.loadRun(path: path("distill-fashion-front"), overrides: [])
+        XCTAssertEqual(front.distill?.teachers, [teacher(resnet)])
+        XCTAssertEqual(front.distill?.students?.map(\.name), ["mlp-100", "mlp-512", "cnn-small"])
+        XCTAssertEqual(front.distill?.students?.first?.model, try ConfigLoader.loadRun(path: path("distill-fashion"), overrides: []).0.model,
+                       "the first student is the default config's MLP")
     }
 }

@@ -181,6 +181,69 @@ final class DistillCLITests: XCTestCase {
     }
 
     /// Settings that cannot work together stop the run before it starts, in one line naming the key.
+    /// `distill.students`: three students (two MLPs and a small CNN) from the same teacher targets,
+    /// each with its scratch baseline and int8 copy, in sub-runs and files of their own; every row
+    /// has its validation accuracy and its speeds at batch 1 and 256, the front is marked, a
+    /// student is chosen on validation, and front.svg shows every group in rendered pixels.
+    func testSeveralStudentsTheirFrontAndTheChoice() throws {
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        var text = try String(contentsOf: URL(fileURLWithPath: try distillConfig(dir, teachers: [t], name: "front")), encoding: .utf8)
+        text = text.replacingOccurrences(of: """
+        model:
+          layers:
+            - {type: flatten}
+            - {type: linear, out: 16}
+            - {type: relu}
+            - {type: linear, out: 10}
+
+        """, with: "\n")
+        text = text.replacingOccurrences(of: "  prune: {sparsity: 0.8, rounds: 2, finetune_steps: 20, lr: 0.01}\n", with: """
+          students:
+            - {name: mlp-8, layers: [{type: flatten}, {type: linear, out: 8}, {type: relu}, {type: linear, out: 10}]}
+            - {name: mlp-32, layers: [{type: flatten}, {type: linear, out: 32}, {type: relu}, {type: linear, out: 10}]}
+            - name: cnn
+              layers: [{type: conv2d, out: 4, kernel: 3}, {type: relu}, {type: maxpool, size: 2}, {type: flatten}, {type: linear, out: 10}]
+
+        """)
+        let config = dir.appendingPathComponent("front.yaml")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["cohort", "distill", config.path, "--baseline", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr + text)
+        let json = try report(dir, "front")
+        let rows = json["rows"] as! [[String: Any]]
+        XCTAssertEqual(rows.map { "\($0["student"] as? String ?? "-") \($0["role"] as! String)" },
+                       ["- teacher", "mlp-8 scratch", "mlp-8 distilled", "mlp-8 int8", "mlp-32 scratch", "mlp-32 distilled", "mlp-32 int8",
+                        "cnn scratch", "cnn distilled", "cnn int8"])
+        XCTAssertEqual(rows.map { $0["name"] as! String }[1...3], ["mlp-8, from scratch", "mlp-8, distilled", "mlp-8, distilled, int8"])
+        for name in ["mlp-8", "mlp-8-scratch", "mlp-32", "cnn-scratch"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("front/\(name)/checkpoints/latest.safetensors").path), name)
+        }
+        for file in ["mlp-8", "mlp-32-scratch", "cnn-int8"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("front/models/\(file).safetensors").path), file)
+        }
+        for row in rows {
+            let speeds = try XCTUnwrap(row["speeds"] as? [[String: Double]], "\(row)")
+            XCTAssertEqual(speeds.count, 2)
+            for s in speeds { XCTAssertTrue(s["low"]! > 0 && s["low"]! <= s["median"]! && s["median"]! <= s["high"]!, "\(row)") }
+            XCTAssertEqual(row["samplesPerSecond"] as? Double, speeds[1]["median"])
+            XCTAssertNotNil(row["validationAccuracy"] as? Double)
+            XCTAssertNotNil(row["onFront"] as? Bool)
+        }
+        // The choice is a student's row on the front.
+        let choice = try XCTUnwrap(json["choice"] as? [String: String])
+        let chosen = try XCTUnwrap(rows.first { $0["name"] as? String == choice["row"] })
+        XCTAssertNotEqual(chosen["role"] as? String, "teacher")
+        XCTAssertEqual(chosen["onFront"] as? Bool, true)
+        let md = try String(contentsOf: dir.appendingPathComponent("front/report.md"), encoding: .utf8)
+        for student in ["mlp-8", "mlp-32", "cnn"] { XCTAssertTrue(md.contains("**\(student)**: Distillation closed"), md) }
+        XCTAssertTrue(md.contains("Default choice: **\(choice["row"]!)**"), md)
+        XCTAssertTrue(md.contains("![accuracy against speed](front.svg)"), md)
+        let chart = try RenderedChart(dir.appendingPathComponent("front/front.svg"))
+        XCTAssertEqual(chart.legendNames, ["teacher", "mlp-8", "mlp-32", "cnn"])
+        chart.assertEverySeriesVisible(dir.appendingPathComponent("front/front.svg"), minimum: 20)
+    }
+
     func testBadVariantSettingsAreOneLineNamingTheKey() throws {
         let dir = try CLI.temporaryDirectory()
         let config = try distillConfig(dir, teachers: [dir.appendingPathComponent("none.safetensors").path])

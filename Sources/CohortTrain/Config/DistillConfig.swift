@@ -18,9 +18,16 @@ public struct DistillConfig: Codable, Sendable, Equatable {
     public var prune: PruneConfig?
     /// Post-training int8 quantisation (per output channel) of the final student's Linear/Conv weights.
     public var quantize: Bool = true
+    /// Several students distilled in one run from the same teacher targets (nil: the config's
+    /// `model` is the one student).
+    public var students: [StudentConfig]?
+    /// The report's default choice: the fastest model on the accuracy/speed front whose validation
+    /// accuracy is within this many points of the teacher's.
+    public var chooseWithin: Float = 1.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case teachers, teacherMode = "teacher_mode", loss, temperature, alpha, transfer, prune, quantize
+        case teachers, teacherMode = "teacher_mode", loss, temperature, alpha, transfer, prune, quantize, students
+        case chooseWithin = "choose_within"
     }
 
     public init() {}
@@ -36,6 +43,19 @@ public struct DistillConfig: Codable, Sendable, Equatable {
         transfer = try c.decodeIfPresent(TransferConfig.self, forKey: .transfer) ?? transfer
         prune = try c.decodeIfPresent(PruneConfig.self, forKey: .prune)
         quantize = try c.decodeIfPresent(Bool.self, forKey: .quantize) ?? true
+        students = try c.decodeIfPresent([StudentConfig].self, forKey: .students)
+        chooseWithin = try c.decodeIfPresent(Float.self, forKey: .chooseWithin) ?? chooseWithin
+        if let students {
+            if students.isEmpty { throw DecodingError.dataCorruptedError(forKey: .students, in: c, debugDescription: "list at least one student, or leave students out (the config's model is then the student)") }
+            var seen = Set<String>()
+            for (i, s) in students.enumerated() where !seen.insert(s.name).inserted {
+                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.students, AnyCodingKey(intValue: i)!, AnyCodingKey("name")],
+                                                        debugDescription: "'\(s.name)' names two students"))
+            }
+        }
+        if !(chooseWithin >= 0 && chooseWithin <= 100) {
+            throw DecodingError.dataCorruptedError(forKey: .chooseWithin, in: c, debugDescription: "must be between 0 and 100 points, got \(chooseWithin)")
+        }
         if teachers.isEmpty { throw DecodingError.dataCorruptedError(forKey: .teachers, in: c, debugDescription: "list at least one teacher checkpoint") }
         if !(temperature > 0 && temperature.isFinite) {
             throw DecodingError.dataCorruptedError(forKey: .temperature, in: c, debugDescription: "must be positive, got \(temperature)")

@@ -11,6 +11,7 @@ public struct RunConfig: Codable, Sendable {
     /// Classification (cross-entropy, accuracy) or regression (mean squared error, RMSE, MAE).
     public var task: Task
     public var data: DataConfig
+    /// The network (with `distill.students`, the first student's: the config then has no `model`).
     public var model: ModelSpec
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig?
@@ -29,13 +30,22 @@ public struct RunConfig: Codable, Sendable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         task = try c.decodeIfPresent(Task.self, forKey: .task) ?? .classification
         data = try c.decodeIfPresent(DataConfig.self, forKey: .data) ?? DataConfig()
-        model = try c.decode(ModelSpec.self, forKey: .model)
+        let model = try c.decodeIfPresent(ModelSpec.self, forKey: .model)
         optimizer = try c.decode(OptimizerConfig.self, forKey: .optimizer)
         schedule = try c.decodeIfPresent(ScheduleConfig.self, forKey: .schedule)
         training = try c.decodeIfPresent(TrainingConfig.self, forKey: .training) ?? TrainingConfig()
         output = try c.decodeIfPresent(OutputConfig.self, forKey: .output) ?? OutputConfig()
         distributed = try c.decodeIfPresent(DistributedConfig.self, forKey: .distributed) ?? DistributedConfig()
         distill = try c.decodeIfPresent(DistillConfig.self, forKey: .distill)
+        // One place says what the network is: `model`, or `distill.students` listing several.
+        switch (model, distill?.students?.first) {
+        case let (model?, nil): self.model = model
+        case let (nil, first?): self.model = first.model
+        case (.some, .some):
+            throw DecodingError.dataCorruptedError(forKey: .model, in: c, debugDescription: "distill.students lists the networks: remove model (or students)")
+        case (nil, nil):
+            throw DecodingError.keyNotFound(CodingKeys.model, .init(codingPath: c.codingPath, debugDescription: "no model: list its layers under model.layers"))
+        }
         // The student's views are distill.transfer's to make (cached copies or online batches), so
         // the teacher always labels exactly the image the student learns from.
         if distill != nil && data.augment != AugmentConfig() {
@@ -49,6 +59,24 @@ public struct RunConfig: Codable, Sendable {
         if name == "." || name == ".." {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "'\(name)' is not a folder name of its own (the run folder would be output.directory or its parent)")
         }
+    }
+}
+
+extension RunConfig {
+    /// As decoded: `model` is left out where `distill.students` names the networks.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(task, forKey: .task)
+        try c.encode(data, forKey: .data)
+        if distill?.students == nil { try c.encode(model, forKey: .model) }
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encodeIfPresent(schedule, forKey: .schedule)
+        try c.encode(training, forKey: .training)
+        try c.encode(output, forKey: .output)
+        try c.encode(distributed, forKey: .distributed)
+        try c.encodeIfPresent(distill, forKey: .distill)
     }
 }
 
