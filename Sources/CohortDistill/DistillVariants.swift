@@ -77,6 +77,8 @@ public struct VariantRow: Codable {
 public struct DistillVariantComparison {
     public let rows: [VariantRow]
     public let folders: [String]
+    /// The runs' reports, whose fronts front.svg overlays.
+    public let reports: [DistillReport]
 
     /// Whether `path` holds a distillation report (report.json with a "distillation" section).
     public static func isDistillationRun(_ path: String) -> Bool {
@@ -87,7 +89,7 @@ public struct DistillVariantComparison {
 
     public static func load(_ paths: [String]) throws -> DistillVariantComparison {
         guard paths.count >= 2 else { throw CohortError.invalid("compare: give two or more run folders (got \(paths.count))") }
-        let rows = try paths.map { path -> VariantRow in
+        let loaded = try paths.map { path -> (VariantRow, DistillReport) in
             let url = URL(fileURLWithPath: path).appendingPathComponent("report.json")
             guard let data = try? Data(contentsOf: url) else { throw CohortError.invalid("\(path): no report.json (not a finished cohort distill run)") }
             let report: DistillReport
@@ -95,9 +97,9 @@ public struct DistillVariantComparison {
                 throw CohortError.invalid("\(url.path): not a distillation report: \(error)")
             }
             guard let row = VariantRow(report) else { throw CohortError.invalid("\(path): a cohort compress report, not a distillation") }
-            return row
+            return (row, report)
         }
-        return DistillVariantComparison(rows: rows, folders: paths)
+        return DistillVariantComparison(rows: loaded.map(\.0), folders: paths, reports: loaded.map(\.1))
     }
 
     /// The row whose distilled students score best on validation (mean over seeds).
@@ -120,12 +122,29 @@ public struct DistillVariantComparison {
             md += " The test set plays no part in the choice.\n"
         }
         md += "\nCommands:\n\n" + rows.map { "- \($0.run): `\($0.command)`" }.joined(separator: "\n") + "\n"
+        if hasSpeeds { md += "\nEach run's models, test accuracy against samples/s at batch 256, its front filled and its choice ringed:\n\n![fronts](front.svg)\n" }
         return md
+    }
+
+    /// Whether the runs' reports measured their speeds (reports from before the front have none).
+    var hasSpeeds: Bool { reports.contains { $0.rows.contains { $0.speeds != nil } } }
+
+    /// front.svg: every run's models, a colour and a front per run.
+    var frontChart: String {
+        let points = zip(rows, reports).flatMap { row, report in
+            report.rows.map { r in
+                SVGFrontChart.Point(name: r.name, group: row.run, samplesPerSecond: r.samplesPerSecond, accuracy: r.accuracy * 100,
+                                    onFront: r.onFront == true, chosen: r.name == report.choice?.row)
+            }
+        }
+        return SVGFrontChart.render(title: "Test accuracy against inference speed, by run", points: points,
+                                    xLabel: "inference samples/s, batch 256, one thread (log scale)", yLabel: "test accuracy (%)", frontPerGroup: true)
     }
 
     public func write(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(Data(markdown.utf8), to: folder.appendingPathComponent("report.md"))
+        if hasSpeeds { try AtomicFile.write(Data(frontChart.utf8), to: folder.appendingPathComponent("front.svg")) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

@@ -4,6 +4,8 @@ import Foundation
 /// log axis (models differ by orders of magnitude), a colour per group (the teacher, each
 /// student), filled points on the front and hollow ones off it, the front joined by a dashed
 /// staircase, and the chosen model ringed. The legend, right of the plot, names the groups.
+/// `frontPerGroup`: each group has a front of its own (`cohort compare` overlaying runs), drawn in
+/// its colour.
 public enum SVGFrontChart {
     public struct Point: Sendable {
         public let name: String
@@ -21,7 +23,8 @@ public enum SVGFrontChart {
         }
     }
 
-    public static func render(title: String, points: [Point], xLabel: String, yLabel: String, width: Int = 760, height: Int = 460) -> String {
+    public static func render(title: String, points: [Point], xLabel: String, yLabel: String, frontPerGroup: Bool = false,
+                              width: Int = 760, height: Int = 460) -> String {
         let shown = points.filter { $0.samplesPerSecond > 0 && $0.samplesPerSecond.isFinite && $0.accuracy.isFinite }
         let groups = shown.reduce(into: [String]()) { if !$0.contains($1.group) { $0.append($1.group) } }
         let chartWidth = Double(max(width, 300)), height = Double(max(height, 200))
@@ -56,12 +59,14 @@ public enum SVGFrontChart {
         svg.append(##"<text x="\##(f(left + plotWidth / 2))" y="\##(f(height - 14))" text-anchor="middle">\##(escape(xLabel))</text>"##)
         svg.append(##"<text transform="translate(18 \##(f(top + plotHeight / 2))) rotate(-90)" text-anchor="middle">\##(escape(yLabel))</text>"##)
 
-        // The front as a staircase from the fastest point to the most accurate.
-        let front = shown.filter(\.onFront).sorted { $0.samplesPerSecond > $1.samplesPerSecond }
-        if front.count > 1 {
+        // Each front as a staircase from its fastest point to its most accurate.
+        for (g, group) in (frontPerGroup ? groups.map(Optional.some) : [nil]).enumerated() {
+            let front = shown.filter { $0.onFront && (group == nil || $0.group == group) }.sorted { $0.samplesPerSecond > $1.samplesPerSecond }
+            guard front.count > 1 else { continue }
             var d = "M\(f(px(front[0].samplesPerSecond))) \(f(py(front[0].accuracy)))"
             for p in front.dropFirst() { d += " V\(f(py(p.accuracy))) H\(f(px(p.samplesPerSecond)))" }
-            svg.append(##"<path class="front" d="\##(d)" fill="none" stroke="#777" stroke-width="1.5" stroke-dasharray="6 4"/>"##)
+            let stroke = group == nil ? "#777" : color(g)
+            svg.append(##"<path class="front" d="\##(d)" fill="none" stroke="\##(stroke)" stroke-width="1.5" stroke-dasharray="6 4"/>"##)
         }
         for p in shown {
             let color = self.color(groups.firstIndex(of: p.group)!), x = px(p.samplesPerSecond), y = py(p.accuracy)

@@ -175,6 +175,10 @@ final class DistillCLITests: XCTestCase {
         let best = variants.max { ($0["distilledValidation"] as! Double) < ($1["distilledValidation"] as! Double) }!
         XCTAssertEqual(json["bestOnValidation"] as? String, best["run"] as? String)
         XCTAssertTrue(compare.stdout.contains("Best on validation"), compare.stdout)
+        // The runs' fronts overlaid, a colour each, every one visible.
+        let fronts = try RenderedChart(out.appendingPathComponent("front.svg"))
+        XCTAssertEqual(fronts.legendNames, ["online", "generated"])
+        fronts.assertEverySeriesVisible(out.appendingPathComponent("front.svg"), minimum: 20)
         let mixedKinds = try CLI.run(["cohort", "compare", dir.appendingPathComponent("online").path, dir.appendingPathComponent("teacher").path])
         XCTAssertNotEqual(mixedKinds.status, 0)
         XCTAssertTrue(mixedKinds.stderr.contains("not a cohort distill run"), mixedKinds.stderr)
