@@ -71,6 +71,9 @@ struct BenchTrain: ParsableCommand {
                          r.workload, matmul.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
                          own.map { String(format: "%.1f", $0) } ?? "?",
                          r.oneDNNAllocationsPerStep.map { String(format: "%.0f", $0) } ?? "?", r.oneDNNExecutionsPerStep, r.peakMemoryMB))
+            let total = r.timeByKind.map(\.ms).reduce(0, +)
+            print("time by kind, ms/step: " + r.timeByKind.filter { $0.ms >= 0.005 }
+                .map { String(format: "%@ %.2f (%.0f%%)", $0.kind, $0.ms, 100 * $0.ms / max(total, 1e-9)) }.joined(separator: ", "))
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, source: config.map { ["--config", $0] } ?? ["--workload", workload.rawValue], steps: steps, mode: mode,
                                           extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue,
