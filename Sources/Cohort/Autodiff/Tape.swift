@@ -100,11 +100,11 @@ public final class Tape {
         } else if loss.value.count != 1 {
             throw CohortError.shape(op: "backward", detail: "output \(shapeString(loss.shape)) is not a scalar: pass a seed gradient")
         }
+        profile?.mark(next: nil)  // the loss's forward ends; zeroing and seeding count as other ops
         // Outputs' gradients are recomputed from scratch each backward.
         for i in 0..<count where nodes[i].output.requiresGrad { nodes[i].output.grad!.zero() }
         if loss.isLeaf { loss.grad!.zero() }
         if let seed { try g.assign(seed) } else { g.pointer[0] += 1 }
-
         profile?.mark(next: nil)
         var nextLeaf = leaves.count - 1
         var i = count - 1
