@@ -9,6 +9,8 @@ public final class ForwardContext {
     public var rng: RandomStream
     /// How Linear and Conv2d multiply: fp32, or bf16 operands with fp32 accumulation (training.precision).
     public var precision: MatmulPrecision = .fp32
+    /// Where Conv2d runs, when a caller wants one path (gradient checks, path tests); nil: `ConvolutionPath.chosen`.
+    public var convolution: ConvolutionPath?
     /// Raised whenever the parameters change (after each optimizer update): in bf16 a layer rounds
     /// its weights again on its first forward after a change, so once per step, not per product.
     public private(set) var parameterVersion: UInt64 = 0

@@ -16,13 +16,14 @@ public enum LayerChecks {
     /// `precision` is that of the autodiff pass (the recording tape); the finite differences are
     /// always of the fp32 function, since a bf16 forward is a step function at the scale of epsilon.
     static func layer(_ name: String, _ layer: Layer, input: Tensor, training: Bool = true, precision: MatmulPrecision = .fp32,
-                      rng: inout RandomStream) -> GradCheck {
+                      convolution: ConvolutionPath? = nil, rng: inout RandomStream) -> GradCheck {
         for (_, p) in layer.namedParameters() { try! p.value.assign(random(p.shape, &rng, -0.8, 0.8)) }  // same shape by construction
         let params = layer.namedParameters().map(\.1.variable)
         return GradCheck(name, inputs: [input], parameters: params) { tape, v in
             // The same dropout mask in every evaluation: a fresh context with a fixed stream.
             let ctx = ForwardContext(tape: tape, training: training, rng: RandomStream(seed: 5))
             ctx.precision = tape.isRecording ? precision : .fp32
+            ctx.convolution = convolution
             return try layer.forward(v[0], ctx)
         }
     }
@@ -53,6 +54,29 @@ public enum LayerChecks {
         return checks.map { var c = $0; c.tensorScaledFloor = true; return c }
     }
 
+    /// The checks with convolutions, on one path (named in brackets): `all` runs them on each.
+    static func convolutions(_ path: ConvolutionPath, _ r: inout RandomStream) -> [GradCheck] {
+        func rnd(_ s: [Int]) -> Tensor { random(s, &r) }
+        func conv(_ i: Int, _ o: Int, _ k: Int, stride: Int = 1, bias: Bool = true) -> Conv2d {
+            Conv2d(i, o, kernel: (k, k), stride: (stride, stride), padding: (k / 2, k / 2), bias: bias)
+        }
+        let p = path.rawValue
+        return [
+            layer("Conv2d (3x3, pad 1) [\(p)]", Conv2d(2, 3, kernel: (3, 3), padding: (1, 1)), input: rnd([2, 2, 5, 4]), convolution: path, rng: &r),
+            layer("Conv2d (2x3, stride 2) [\(p)]", Conv2d(1, 2, kernel: (2, 3), stride: (2, 2)), input: rnd([2, 1, 6, 7]), convolution: path, rng: &r),
+            layer("Conv2d (9 -> 10, 3x3, stride 2, pad 1) [\(p)]", Conv2d(9, 10, kernel: (3, 3), stride: (2, 2), padding: (1, 1)),
+                  input: rnd([2, 9, 5, 5]), convolution: path, rng: &r),
+            // Residual blocks: x reaches the sum through the body and the shortcut, so its gradient is
+            // the sum of both. Tanh rather than ReLU: no kink for a finite difference to straddle.
+            layer("Residual (identity shortcut) [\(p)]", Residual(body: Sequential([conv(2, 2, 3), Activation(.tanh), conv(2, 2, 3)])),
+                  input: rnd([2, 2, 4, 4]), convolution: path, rng: &r),
+            layer("Residual (1x1 projection, stride 2) [\(p)]",
+                  Residual(body: Sequential([conv(2, 3, 3, stride: 2), BatchNorm(features: 3, spatial: true), Activation(.tanh), conv(3, 3, 3)]),
+                           projection: conv(2, 3, 1, stride: 2, bias: false)),
+                  input: rnd([3, 2, 5, 5]), convolution: path, rng: &r),
+        ]
+    }
+
     public static func all(seed: UInt64 = 2) -> [GradCheck] {
         var r = RandomStream(seed: seed)
         func rnd(_ s: [Int], _ lo: Float = -1, _ hi: Float = 1) -> Tensor { random(s, &r, lo, hi) }
@@ -60,8 +84,7 @@ public enum LayerChecks {
 
         checks.append(layer("Linear", Linear(4, 3), input: rnd([5, 4]), rng: &r))
         checks.append(layer("Linear (no bias)", Linear(4, 3, bias: false), input: rnd([2, 4]), rng: &r))
-        checks.append(layer("Conv2d (3x3, pad 1)", Conv2d(2, 3, kernel: (3, 3), padding: (1, 1)), input: rnd([2, 2, 5, 4]), rng: &r))
-        checks.append(layer("Conv2d (2x3, stride 2)", Conv2d(1, 2, kernel: (2, 3), stride: (2, 2)), input: rnd([2, 1, 6, 7]), rng: &r))
+        for path in ConvolutionPath.available { checks += convolutions(path, &r) }
         let distinct = Tensor(zeros: [2, 2, 4, 6])
         var order = Array(0..<distinct.count)
         r.shuffle(&order)
@@ -86,17 +109,6 @@ public enum LayerChecks {
         checks.append(layer("LayerNorm (features)", LayerNorm(normalizedShape: [5]), input: rnd([3, 5]), rng: &r))
         checks.append(layer("LayerNorm (channels, height, width)", LayerNorm(normalizedShape: [2, 2, 3]), input: rnd([3, 2, 2, 3]), rng: &r))
         checks.append(layer("GlobalAvgPool", GlobalAvgPool(), input: rnd([2, 3, 3, 4]), rng: &r))
-        // Residual blocks: x reaches the sum through the body and the shortcut, so its gradient is
-        // the sum of both. Tanh rather than ReLU: no kink for a finite difference to straddle.
-        func conv(_ i: Int, _ o: Int, _ k: Int, stride: Int = 1, bias: Bool = true) -> Conv2d {
-            Conv2d(i, o, kernel: (k, k), stride: (stride, stride), padding: (k / 2, k / 2), bias: bias)
-        }
-        checks.append(layer("Residual (identity shortcut)", Residual(body: Sequential([conv(2, 2, 3), Activation(.tanh), conv(2, 2, 3)])),
-                            input: rnd([2, 2, 4, 4]), rng: &r))
-        checks.append(layer("Residual (1x1 projection, stride 2)",
-                            Residual(body: Sequential([conv(2, 3, 3, stride: 2), BatchNorm(features: 3, spatial: true), Activation(.tanh), conv(3, 3, 3)]),
-                                     projection: conv(2, 3, 1, stride: 2, bias: false)),
-                            input: rnd([3, 2, 5, 5]), rng: &r))
         let inner = Residual(body: Sequential([Linear(4, 4), Activation(.tanh), Linear(4, 4)]))
         checks.append(layer("Residual (nested, linear projection)",
                             Residual(body: Sequential([inner, Activation(.tanh), Linear(4, 3)]), projection: Linear(4, 3, bias: false)),

@@ -9,6 +9,7 @@ extension DistributedMode: ExpressibleByArgument {}
 extension ReducerChoice: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension GEMMBackend: ExpressibleByArgument {}
+extension ConvolutionPath: ExpressibleByArgument {}
 extension WireFormat: ExpressibleByArgument {}
 
 struct BenchTrain: ParsableCommand {
@@ -23,6 +24,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "fp32, or bf16 (Linear and Conv2d products in bf16 with fp32 accumulation).") var precision: Precision = .fp32
     @Flag(help: "Run bf16 emulated on a CPU without avx512_bf16 (slow) instead of refusing.") var allowEmulatedBf16 = false
     @Option(help: "Force every fp32 product onto openblas or onednn (default: the measured choice, GEMM.measuredFP32Backend).") var fp32Backend: GEMMBackend?
+    @Option(help: "Force every fp32 convolution onto im2col or onednn (default: ConvolutionPath.chosen).") var convPath: ConvolutionPath?
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
     @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: DistributedMode = .sync
     @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4
@@ -40,6 +42,7 @@ struct BenchTrain: ParsableCommand {
             }
             GEMM.setThreads(threads)
             GEMM.fp32Override = fp32Backend
+            ConvolutionPath.override = convPath
             let matmul = try MatmulPrecision.resolve(precision, allowEmulation: allowEmulatedBf16)
             var distributed = DistributedConfig()
             distributed.mode = mode
@@ -62,17 +65,21 @@ struct BenchTrain: ParsableCommand {
                 return
             }
             let sgemm = Self.sgemmGFLOPs()
-            print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads); onednn \(DNNL.version) isa: \(DNNL.isa), threads: \(DNNL.threads); precision: \(matmul.rawValue)")
+            print("openblas core: \(BLAS.coreName), threads: \(BLAS.threads); onednn \(DNNL.version) isa: \(DNNL.isa), threads: \(DNNL.threads); precision: \(matmul.rawValue); convolutions: \(ConvolutionPath.chosen(for: matmul).rawValue)")
             let own = r.allocationsPerStep.map { a in a - (r.oneDNNAllocationsPerStep ?? 0) }
             print(String(format: "%@ %@: %.0f samples/s, %.2f ms/step, %.1f GFLOP/s = %.0f%% of sgemm (%.1f GFLOP/s), %@ allocations/step by Cohort (%@ more inside oneDNN's %.0f primitive executions), peak memory %.0f MB",
                          r.workload, matmul.rawValue, r.samplesPerSecond, r.stepMs, r.stepGFLOPs, 100 * r.stepGFLOPs / sgemm, sgemm,
                          own.map { String(format: "%.1f", $0) } ?? "?",
                          r.oneDNNAllocationsPerStep.map { String(format: "%.0f", $0) } ?? "?", r.oneDNNExecutionsPerStep, r.peakMemoryMB))
+            let total = r.timeByKind.map(\.ms).reduce(0, +)
+            print("time by kind, ms/step: " + r.timeByKind.filter { $0.ms >= 0.005 }
+                .map { String(format: "%@ %.2f (%.0f%%)", $0.kind, $0.ms, 100 * $0.ms / max(total, 1e-9)) }.joined(separator: ", "))
             guard ranks > 1 else { return }
             let multi = try Self.runRanks(ranks, source: config.map { ["--config", $0] } ?? ["--workload", workload.rawValue], steps: steps, mode: mode,
                                           extra: ["--bucket-mb", String(bucketMb), overlap ? "--overlap" : "--no-overlap", "--reducer", reducer.rawValue,
                                                   "--precision", precision.rawValue, "--wire", wire.rawValue] + (allowEmulatedBf16 ? ["--allow-emulated-bf16"] : [])
                                                   + (fp32Backend.map { ["--fp32-backend", $0.rawValue] } ?? [])
+                                                  + (convPath.map { ["--conv-path", $0.rawValue] } ?? [])
                                                   + (ranksPerNode.map { ["--ranks-per-node", String($0)] } ?? []))
             let speedup = multi.samplesPerSecond / r.samplesPerSecond
             if mode == .hogwild {

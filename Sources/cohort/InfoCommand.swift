@@ -23,6 +23,7 @@ struct InfoCommand: ParsableCommand {
             let int8 = Int8Weights.defaultPath, available = Int8Weights.availablePaths
             let rows: [(String, String, String)] = [
                 ("fp32 products", GEMM.fp32Backend.rawValue, GEMM.fp32BackendReason),
+                ("convolutions", ConvolutionPath.chosen(for: .fp32).rawValue, ConvolutionPath.reason),
                 ("int8 products", Int8Weights.name(of: int8),
                  "fastest this CPU runs; also runs: \(available.filter { $0 != int8 }.map(Int8Weights.name(of:)).joined(separator: ", ")); "
                  + "not here: \(Int8Weights.allPaths.filter { !available.contains($0) }.map(Int8Weights.name(of:)).joined(separator: ", "))"),

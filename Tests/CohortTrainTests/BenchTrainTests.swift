@@ -54,6 +54,20 @@ final class BenchTrainTests: XCTestCase {
         }
     }
 
+    /// The step's time by layer kind: every kind the cnn has takes time, the one it lacks none,
+    /// and the rows add up to the step (the run loop's own moments between steps aside).
+    func testTimeByKindSplitsTheStep() throws {
+        let r = try result(try CLI.run([release.path, "bench", "train", "--workload", "cnn", "--steps", "10", "--json"]))
+        let rows = try XCTUnwrap(r["timeByKind"] as? [[String: Any]], "\(r)")
+        let ms = Dictionary(uniqueKeysWithValues: rows.map { ($0["kind"] as? String ?? "", $0["ms"] as? Double ?? -1) })
+        for kind in ["convolution", "pooling", "elementwise", "linear", "loss", "optimizer", "data and other"] {
+            XCTAssertGreaterThan(ms[kind] ?? 0, 0, "\(kind) in \(rows)")
+        }
+        XCTAssertEqual(ms["batch/layer norm"], 0, "\(rows)")
+        let step = try XCTUnwrap(r["stepMs"] as? Double)
+        XCTAssertEqual(ms.values.reduce(0, +), step, accuracy: 0.1 * step, "\(rows)")
+    }
+
     func testTwoRankStepsAllocateNothing() throws {
         try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
         for (mode, sync) in [("sync", "shm"), ("hogwild", "none")] {

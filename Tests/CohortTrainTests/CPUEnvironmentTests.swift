@@ -19,12 +19,13 @@ final class CPUEnvironmentTests: XCTestCase {
     func testInfoNamesEveryFamilyAndTheCapTakesThePortablePaths() throws {
         let native = try CLI.run(["cohort", "info"], environment: ["COHORT_CPU": ""])  // empty is native, whatever the caller set
         XCTAssertEqual(native.status, 0, native.stderr)
-        for family in ["fp32 products", "int8 products", "int8 on onednn", "bf16 rounding", "bf16 products", "wire fp16/bf16"] {
+        for family in ["fp32 products", "convolutions", "int8 products", "int8 on onednn", "bf16 rounding", "bf16 products", "wire fp16/bf16"] {
             XCTAssertNotNil(path(family, native.stdout), "\(family) in\n\(native.stdout)")
         }
         if flags.contains(" avx2 ") && flags.contains(" fma ") && flags.contains(" f16c ") {
             XCTAssertNotEqual(path("int8 products", native.stdout), "portable", native.stdout)
             XCTAssertEqual(path("wire fp16/bf16", native.stdout), "avx2", native.stdout)
+            XCTAssertEqual(path("convolutions", native.stdout), "onednn", native.stdout)
         }
         let capped = try CLI.run(["cohort", "info"], environment: ["COHORT_CPU": "portable"])
         XCTAssertEqual(capped.status, 0, capped.stderr)
@@ -33,6 +34,7 @@ final class CPUEnvironmentTests: XCTestCase {
         for family in ["int8 products", "bf16 rounding", "wire fp16/bf16"] {
             XCTAssertEqual(path(family, capped.stdout), "portable", "\(family) in\n\(capped.stdout)")
         }
+        XCTAssertEqual(path("convolutions", capped.stdout), "im2col", capped.stdout)
     }
 
     /// A level that does not exist: one line naming the variable, the value and the levels, exit 2,

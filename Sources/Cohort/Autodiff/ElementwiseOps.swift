@@ -1,5 +1,6 @@
 /// a (op) b with broadcasting.
 final class BinaryNode: TapeNode {
+    var kind: OpKind { .elementwise }
     let op: BinaryOp
     var a: Var, b: Var
     let plan: Broadcast
@@ -56,6 +57,7 @@ final class BinaryNode: TapeNode {
 
 /// y = f(x) elementwise.
 final class UnaryNode: TapeNode {
+    var kind: OpKind { .elementwise }
     let op: UnaryOp
     var x: Var
     let output: Var
@@ -73,6 +75,7 @@ final class UnaryNode: TapeNode {
 
 /// y = x * scale + shift (scalars).
 final class AffineNode: TapeNode {
+    var kind: OpKind { .elementwise }
     var x: Var
     var scale: Float, shift: Float
     let output: Var

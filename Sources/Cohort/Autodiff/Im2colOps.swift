@@ -1,5 +1,6 @@
 /// Patches of NCHW images as columns: [N, C, H, W] -> [N, C*kh*kw, outH*outW].
 final class Im2colNode: TapeNode {
+    var kind: OpKind { .convolution }
     var x: Var
     let g: ConvGeometry
     let xShape: [Int]

@@ -1,5 +1,6 @@
 /// y = op(a) x op(b), 2-D or batched (see MatmulShape).
 final class MatmulNode: TapeNode {
+    var kind: OpKind { .linear }
     var a: Var, b: Var
     let s: MatmulShape
     let ta: Bool, tb: Bool

@@ -1,5 +1,6 @@
 /// Softmax or log-softmax along an axis.
 final class SoftmaxNode: TapeNode {
+    var kind: OpKind { .elementwise }
     var x: Var
     let split: AxisSplit
     let xShape: [Int], axis: Int, log: Bool

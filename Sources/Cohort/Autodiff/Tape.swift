@@ -6,6 +6,12 @@ public protocol TapeNode: AnyObject {
     var output: Var { get }
     /// Adds d(loss)/d(input) for every input that requires a gradient, given `output.grad`.
     func backward()
+    /// The kind of layer it computes, for the step's time by kind (`TapeProfile`).
+    var kind: OpKind { get }
+}
+
+extension TapeNode {
+    public var kind: OpKind { .other }
 }
 
 /// A reverse-mode autodiff tape.
@@ -23,6 +29,8 @@ public final class Tape {
     private var leaves: [Var] = []
     /// When false, ops still compute but record nothing to differentiate (inference, teachers).
     public var isRecording: Bool
+    /// When set, the time of every node's forward and backward is added to it by the node's kind.
+    public var profile: TapeProfile?
 
     public init(recording: Bool = true) {
         isRecording = recording
@@ -35,6 +43,7 @@ public final class Tape {
         count = 0
         generation += 1
         leaves.removeAll(keepingCapacity: true)
+        profile?.begin()
     }
 
     /// Number of nodes recorded since the last reset.
@@ -46,6 +55,7 @@ public final class Tape {
     public func node<N: TapeNode>(_ type: N.Type, reusable: (N) -> Bool, make: () throws -> N) rethrows -> N {
         if count < nodes.count, let n = nodes[count] as? N, reusable(n) {
             count += 1
+            profile?.mark(next: n.kind)
             return n
         }
         let n = try make()
@@ -54,6 +64,7 @@ public final class Tape {
         }
         nodes.append(n)
         count += 1
+        profile?.mark(next: n.kind)
         return n
     }
 
@@ -89,16 +100,21 @@ public final class Tape {
         } else if loss.value.count != 1 {
             throw CohortError.shape(op: "backward", detail: "output \(shapeString(loss.shape)) is not a scalar: pass a seed gradient")
         }
+        profile?.mark(next: nil)  // the loss's forward ends; zeroing and seeding count as other ops
         // Outputs' gradients are recomputed from scratch each backward.
         for i in 0..<count where nodes[i].output.requiresGrad { nodes[i].output.grad!.zero() }
         if loss.isLeaf { loss.grad!.zero() }
         if let seed { try g.assign(seed) } else { g.pointer[0] += 1 }
-
+        profile?.mark(next: nil)
         var nextLeaf = leaves.count - 1
         var i = count - 1
         while i >= 0 {
             let n = nodes[i]
-            if n.output.requiresGrad { n.backward() }
+            if n.output.requiresGrad {
+                let started = profile == nil ? 0 : TapeProfile.now()
+                n.backward()
+                profile?.addBackward(n.kind, since: started)
+            }
             // Leaves first read by node i have received every contribution now.
             while nextLeaf >= 0 && leaves[nextLeaf].firstUse >= i {
                 let leaf = leaves[nextLeaf]

@@ -44,6 +44,15 @@ public final class DNNL {
         if status != dnnl_success { throw CohortError.invalid("oneDNN: \(what) failed (status \(status.rawValue))") }
     }
 
+    /// Makes a primitive add its result into the destination (a sum post-op with scale 1).
+    static func appendSum(_ attr: dnnl_primitive_attr_t?) throws {
+        var ops: dnnl_post_ops_t?
+        try check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")
+        defer { dnnl_post_ops_destroy(ops) }
+        try check(dnnl_post_ops_append_sum(ops, 1), "dnnl_post_ops_append_sum")
+        try check(dnnl_primitive_attr_set_post_ops(attr, ops), "post ops")
+    }
+
     /// The instruction set oneDNN's kernels use on this CPU.
     public static var isa: String {
         switch effectiveISA {
@@ -87,13 +96,7 @@ final class DNNLMatmul {
         try DNNL.check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "dnnl_matmul_desc_init")
         primitive = try withUnsafePointer(to: &desc) {
             try DNNLPrimitive(dnnl: dnnl, descriptor: UnsafeRawPointer($0), what: "matmul \(m)x\(n)x\(k) \(bf16 ? "bf16" : "f32")") { attr in
-                guard accumulate else { return }
-                // C = op(A) op(B) + C, the sgemm beta = 1 of the fp32 path
-                var ops: dnnl_post_ops_t?
-                try DNNL.check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")
-                defer { dnnl_post_ops_destroy(ops) }
-                try DNNL.check(dnnl_post_ops_append_sum(ops, 1), "dnnl_post_ops_append_sum")
-                try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "post ops")
+                if accumulate { try DNNL.appendSum(attr) }  // C = op(A) op(B) + C, the sgemm beta = 1 of the fp32 path
             }
         }
     }

@@ -98,7 +98,7 @@ public final class DNNLInt8Matmul {
     /// kept by `weights`): call once when the product is made, then pass to `run` every time.
     public func prepare(_ weights: DNNLInt8Weights) throws -> UnsafeRawPointer {
         precondition(weights.n == n && weights.k == k, "DNNLInt8Matmul: weights \(weights.n)x\(weights.k) for a product of \(n)x\(k)")
-        var desc = primitive.weightsDesc
+        var desc = primitive.layout(of: .weights)
         return UnsafeRawPointer(try weights.data(for: &desc, dnnl: dnnl))
     }
 

@@ -1,6 +1,7 @@
 import Cohort
 
-/// 2-D convolution over NCHW input by im2col + one sgemm for the whole batch.
+/// 2-D convolution over NCHW input, by oneDNN's convolution primitives (`Conv2dDNNLNode`) or by
+/// im2col + one product for the whole batch (`Conv2dNode`), as `ConvolutionPath.chosen` says.
 /// Weight [out, in, kh, kw] (PyTorch's layout), bias [out].
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int
@@ -42,6 +43,19 @@ public final class Conv2d: Layer {
         let tape = ctx.tape
         let rg = tape.isRecording && (x.requiresGrad || weight.variable.requiresGrad)
         let precision = ctx.precision
+        if ConvolutionPath.chosen(for: precision, requested: ctx.convolution) == .oneDNN, let dnnl = DNNL.shared {
+            let n = try tape.node(Conv2dDNNLNode.self, reusable: {
+                $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg
+            }) {
+                Conv2dDNNLNode(layer: self, xShape: x.shape, requiresGrad: rg,
+                               convolution: try DNNLConvolution(dnnl: dnnl, batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels,
+                                                                bias: bias != nil, training: rg))
+            }
+            n.x = x
+            try n.convolution.prepareBackward(data: rg && x.requiresGrad, weights: rg && (weight.variable.requiresGrad || bias?.variable.requiresGrad == true))
+            n.forward()
+            return noteInputs(x, tape, n.output)
+        }
         let n = try tape.node(Conv2dNode.self, reusable: {
             $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg && $0.precision == precision
         }) {
@@ -51,9 +65,13 @@ public final class Conv2d: Layer {
         n.x = x
         try n.prepareBackward(inputGradient: rg && x.requiresGrad, weightGradient: rg && weight.variable.requiresGrad)
         n.forward(parameterVersion: ctx.parameterVersion)
+        return noteInputs(x, tape, n.output)
+    }
+
+    private func noteInputs(_ x: Var, _ tape: Tape, _ output: Var) -> Var {
         tape.noteInput(x); tape.noteInput(weight.variable)
         if let b = bias { tape.noteInput(b.variable) }
-        return n.output
+        return output
     }
 
     /// Y'[out, B*P] = W[out, C*kh*kw] x cols[C*kh*kw, B*P].
@@ -68,6 +86,7 @@ public final class Conv2d: Layer {
 /// In bf16 the node rounds cols (forward, kept for the weight gradient) and dY' (backward, shared by
 /// both products) into its own buffers, and the weight once per step (`BF16WeightCopy`).
 final class Conv2dNode: TapeNode {
+    var kind: OpKind { .convolution }
     unowned let layer: Conv2d
     let xShape: [Int]
     let g: ConvGeometry

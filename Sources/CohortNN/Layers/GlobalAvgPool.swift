@@ -29,6 +29,7 @@ public final class GlobalAvgPool: Layer {
 }
 
 final class GlobalAvgPoolNode: TapeNode {
+    var kind: OpKind { .pooling }
     let xShape: [Int]
     var x: Var
     let output: Var

@@ -82,9 +82,17 @@ public enum ThroughputBench {
         /// oneDNN primitive executions per step.
         public var oneDNNExecutionsPerStep: Double
         public var peakMemoryMB: Double
+        /// This rank's time per step by layer kind, then optimizer, gradient sync, data and other.
+        public var timeByKind: [KindTime]
 
         /// "sync-shm", "sync-mpi", "sync-hierarchical-bf16", "hogwild".
         public var label: String { mode == .hogwild ? "hogwild" : "sync-\(sync.rawValue)" + (wire == .fp32 ? "" : "-\(wire.rawValue)") }
+    }
+
+    /// Milliseconds per step spent on one kind of work.
+    public struct KindTime: Codable, Sendable {
+        public var kind: String
+        public var ms: Double
     }
 
     /// Multiply-add FLOPs of a training step: forward, weight gradients, and input gradients of
@@ -155,6 +163,7 @@ public enum ThroughputBench {
         defer { DNNL.shared?.allocationCounter = nil }
         if warmup == 0 { try clock.start() }
         try loop.run()
+        step.session.tape.profile = nil
         let elapsed = Double(TraceRecorder.now() - clock.started) * 1e-9
         let allocations = allocationCount.map { Double($0() - clock.allocationsAtStart) / Double(steps) }
         let executions = Double((DNNL.shared?.executions ?? 0) - clock.executionsAtStart) / Double(steps)
@@ -176,7 +185,8 @@ public enum ThroughputBench {
                       allreduceOverlappedMs: timed ? meanMsPerStep(sums[3]) : nil,
                       wireBytesPerStep: sums[4] / Double(steps),
                       stepMs: slowest / Double(steps) * 1e3, allocationsPerStep: allocations,
-                      oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: executions, peakMemoryMB: peakMemoryMB())
+                      oneDNNAllocationsPerStep: oneDNNAllocations, oneDNNExecutionsPerStep: executions, peakMemoryMB: peakMemoryMB(),
+                      timeByKind: clock.timeByKind(steps: steps))
     }
 
     /// A reference workload, from its shipped config.

@@ -1,0 +1,34 @@
+import Cohort
+
+/// Conv2d on oneDNN's convolution primitives: the node owns one `DNNLConvolution` of its shape,
+/// made with it, and hands it the layer's NCHW tensors every step (the layouts oneDNN prefers stay
+/// inside the convolution).
+final class Conv2dDNNLNode: TapeNode {
+    var kind: OpKind { .convolution }
+    unowned let layer: Conv2d
+    let xShape: [Int]
+    let convolution: DNNLConvolution
+    var x: Var
+    let output: Var
+
+    init(layer: Conv2d, xShape: [Int], requiresGrad: Bool, convolution: DNNLConvolution) {
+        self.layer = layer
+        self.xShape = xShape
+        self.convolution = convolution
+        x = Var(Tensor(zeros: [0]))
+        let g = convolution.geometry
+        output = Var(output: [xShape[0], layer.outChannels, g.outH, g.outW], requiresGrad: requiresGrad)
+    }
+
+    func forward() {
+        convolution.forward(x: x.value.pointer, weight: layer.weight.value.pointer, bias: layer.bias?.value.pointer, y: output.value.pointer)
+    }
+
+    func backward() {
+        let wv = layer.weight.variable, bv = layer.bias?.variable
+        convolution.backward(x: x.value.pointer, weight: wv.value.pointer, dy: output.grad!.pointer,
+                             dx: x.requiresGrad ? x.grad!.pointer : nil,
+                             dweight: wv.requiresGrad ? wv.grad!.pointer : nil,
+                             dbias: bv?.requiresGrad == true ? bv!.grad!.pointer : nil)
+    }
+}
