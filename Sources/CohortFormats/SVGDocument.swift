@@ -40,6 +40,24 @@ struct SVGDocument {
         return out
     }
 
+    /// The legend right of a plot, its top-left corner at (x, y): a box `width` wide and an entry per
+    /// (name, label, colour), each drawn by `swatch(i, y)` (its line or point, at the entry's
+    /// baseline y) and its label. Tests read the entries' names and colours from their data attributes.
+    mutating func appendLegend(_ entries: [(name: String, label: String, color: String)], x: Double, y: Double, width: Double,
+                               swatch: (Int, Double) -> [String]) {
+        let f = Self.number
+        append(##"<g class="legend">"##)
+        append(##"<rect class="legend-box" x="\##(f(x))" y="\##(f(y))" width="\##(f(width - 8))" height="\##(f(Double(entries.count) * 18 + 8))" fill="white" stroke="#999"/>"##)
+        for (i, e) in entries.enumerated() {
+            let baseline = y + 16 + Double(i) * 18
+            append(##"<g class="legend-entry" data-name="\##(Self.escape(e.name))" data-color="\##(e.color)">"##)
+            swatch(i, baseline).forEach { append($0) }
+            append(##"<text x="\##(f(x + 38))" y="\##(f(baseline))">\##(Self.escape(e.label))</text>"##)
+            append("</g>")
+        }
+        append("</g>")
+    }
+
     /// Roughly how wide `text` is at 12 px sans-serif, for laying out labels and legends.
     static func textWidth(_ text: String) -> Double { Double(text.count) * 7 }
 }

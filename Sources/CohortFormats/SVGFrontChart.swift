@@ -78,17 +78,9 @@ public enum SVGFrontChart {
         }
 
         if !groups.isEmpty {
-            let x0 = chartWidth, y0 = top, boxHeight = Double(groups.count) * 18 + 8
-            svg.append(##"<g class="legend">"##)
-            svg.append(##"<rect class="legend-box" x="\##(f(x0))" y="\##(f(y0))" width="\##(f(legendWidth - 8))" height="\##(f(boxHeight))" fill="white" stroke="#999"/>"##)
-            for (i, g) in groups.enumerated() {
-                let y = y0 + 16 + Double(i) * 18
-                svg.append(##"<g class="legend-entry" data-name="\##(escape(g))" data-color="\##(color(i))">"##)
-                svg.append(##"<circle cx="\##(f(x0 + 20))" cy="\##(f(y - 4))" r="5" fill="\##(color(i))"/>"##)
-                svg.append(##"<text x="\##(f(x0 + 38))" y="\##(f(y))">\##(escape(g))</text>"##)
-                svg.append("</g>")
+            svg.appendLegend(groups.enumerated().map { ($0.element, $0.element, color($0.offset)) }, x: chartWidth, y: top, width: legendWidth) { i, y in
+                [##"<circle cx="\##(f(chartWidth + 20))" cy="\##(f(y - 4))" r="5" fill="\##(color(i))"/>"##]
             }
-            svg.append("</g>")
         }
         return svg.text()
     }

@@ -74,19 +74,14 @@ public enum SVGLineChart {
         }
 
         if !series.isEmpty {
-            let x0 = chartWidth, y0 = top, boxHeight = Double(series.count) * 18 + 8
-            svg.append(##"<g class="legend">"##)
-            svg.append(##"<rect class="legend-box" x="\##(f(x0))" y="\##(f(y0))" width="\##(f(legendWidth - 8))" height="\##(f(boxHeight))" fill="white" stroke="#999"/>"##)
-            for (i, s) in series.enumerated() {
-                let y = y0 + 16 + Double(i) * 18, color = self.color(s, i)
+            let x0 = chartWidth
+            svg.appendLegend(series.enumerated().map { ($0.element.name, legendName($0.element), color($0.element, $0.offset)) }, x: x0, y: top, width: legendWidth) { i, y in
+                let s = series[i], color = self.color(s, i)
                 let dash = s.stroke.dashArray.map { ##" stroke-dasharray="\##($0)""## } ?? ""
-                svg.append(##"<g class="legend-entry" data-name="\##(escape(s.name))" data-color="\##(color)">"##)
-                svg.append(##"<line x1="\##(f(x0 + 8))" y1="\##(f(y - 4))" x2="\##(f(x0 + 32))" y2="\##(f(y - 4))" stroke="\##(color)" stroke-width="2"\##(dash)/>"##)
-                if marked[i] { svg.append(##"<circle cx="\##(f(x0 + 20))" cy="\##(f(y - 4))" r="3" fill="\##(color)"/>"##) }
-                svg.append(##"<text x="\##(f(x0 + 38))" y="\##(f(y))">\##(escape(legendName(s)))</text>"##)
-                svg.append("</g>")
+                var swatch = [##"<line x1="\##(f(x0 + 8))" y1="\##(f(y - 4))" x2="\##(f(x0 + 32))" y2="\##(f(y - 4))" stroke="\##(color)" stroke-width="2"\##(dash)/>"##]
+                if marked[i] { swatch.append(##"<circle cx="\##(f(x0 + 20))" cy="\##(f(y - 4))" r="3" fill="\##(color)"/>"##) }
+                return swatch
             }
-            svg.append("</g>")
         }
         return svg.text()
     }

@@ -19,17 +19,22 @@ final class DistillCLITests: XCTestCase {
         return dir.appendingPathComponent("teacher/checkpoints/latest.safetensors").path
     }
 
-    func distillConfig(_ dir: URL, teachers: [String], name: String = "distill") throws -> String {
-        let text = """
-        name: \(name)
-        seed: 4
-        data: {validation: 1000, train_limit: 3000}
+    /// The distillation config of these tests; `students` (a `distill.students` list, indented for
+    /// the section) replaces the model and pruning.
+    func distillConfig(_ dir: URL, teachers: [String], name: String = "distill", students: String? = nil) throws -> String {
+        let model = """
         model:
           layers:
             - {type: flatten}
             - {type: linear, out: 16}
             - {type: relu}
             - {type: linear, out: 10}
+        """
+        let text = """
+        name: \(name)
+        seed: 4
+        data: {validation: 1000, train_limit: 3000}
+        \(students == nil ? model : "")
         optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
         schedule: {name: cosine, t_max: 2, unit: epochs}
         training: {epochs: 2, batch_size: 64, log_every: 20}
@@ -39,7 +44,7 @@ final class DistillCLITests: XCTestCase {
           temperature: 4
           alpha: 0.8
           transfer: {set: munge, multiplier: 2, munge_p: 0.5, munge_s: 2}
-          prune: {sparsity: 0.8, rounds: 2, finetune_steps: 20, lr: 0.01}
+        \(students ?? "  prune: {sparsity: 0.8, rounds: 2, finetune_steps: 20, lr: 0.01}")
           quantize: true
         """
         let url = dir.appendingPathComponent("\(name).yaml")
@@ -192,28 +197,15 @@ final class DistillCLITests: XCTestCase {
     func testSeveralStudentsTheirFrontAndTheChoice() throws {
         let dir = try CLI.temporaryDirectory()
         let t = try teacher(dir)
-        var text = try String(contentsOf: URL(fileURLWithPath: try distillConfig(dir, teachers: [t], name: "front")), encoding: .utf8)
-        text = text.replacingOccurrences(of: """
-        model:
-          layers:
-            - {type: flatten}
-            - {type: linear, out: 16}
-            - {type: relu}
-            - {type: linear, out: 10}
-
-        """, with: "\n")
-        text = text.replacingOccurrences(of: "  prune: {sparsity: 0.8, rounds: 2, finetune_steps: 20, lr: 0.01}\n", with: """
+        let config = try distillConfig(dir, teachers: [t], name: "front", students: """
           students:
             - {name: mlp-8, layers: [{type: flatten}, {type: linear, out: 8}, {type: relu}, {type: linear, out: 10}]}
             - {name: mlp-32, layers: [{type: flatten}, {type: linear, out: 32}, {type: relu}, {type: linear, out: 10}]}
             - name: cnn
               layers: [{type: conv2d, out: 4, kernel: 3}, {type: relu}, {type: maxpool, size: 2}, {type: flatten}, {type: linear, out: 10}]
-
         """)
-        let config = dir.appendingPathComponent("front.yaml")
-        try text.write(to: config, atomically: true, encoding: .utf8)
-        let r = try CLI.run(["cohort", "distill", config.path, "--baseline", "--quiet"])
-        XCTAssertEqual(r.status, 0, r.stderr + text)
+        let r = try CLI.run(["cohort", "distill", config, "--baseline", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
         let json = try report(dir, "front")
         let rows = json["rows"] as! [[String: Any]]
         XCTAssertEqual(rows.map { "\($0["student"] as? String ?? "-") \($0["role"] as! String)" },

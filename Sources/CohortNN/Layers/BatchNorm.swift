@@ -47,7 +47,6 @@ public final class BatchNorm: Layer {
 }
 
 final class BatchNormNode: TapeNode {
-    var kind: OpKind { .normalization }
     unowned let layer: BatchNorm
     var x: Var
     var training = true

@@ -86,7 +86,6 @@ public final class Conv2d: Layer {
 /// In bf16 the node rounds cols (forward, kept for the weight gradient) and dY' (backward, shared by
 /// both products) into its own buffers, and the weight once per step (`BF16WeightCopy`).
 final class Conv2dNode: TapeNode {
-    var kind: OpKind { .convolution }
     unowned let layer: Conv2d
     let xShape: [Int]
     let g: ConvGeometry

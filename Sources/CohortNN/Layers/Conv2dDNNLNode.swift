@@ -4,7 +4,6 @@ import Cohort
 /// made with it, and hands it the layer's NCHW tensors every step (the layouts oneDNN prefers stay
 /// inside the convolution).
 final class Conv2dDNNLNode: TapeNode {
-    var kind: OpKind { .convolution }
     unowned let layer: Conv2d
     let xShape: [Int]
     let convolution: DNNLConvolution

@@ -34,7 +34,6 @@ public final class Dropout: Layer {
 }
 
 final class DropoutNode: TapeNode {
-    var kind: OpKind { .elementwise }
     unowned let layer: Dropout
     var x: Var
     let output: Var

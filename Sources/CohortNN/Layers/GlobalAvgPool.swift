@@ -29,7 +29,6 @@ public final class GlobalAvgPool: Layer {
 }
 
 final class GlobalAvgPoolNode: TapeNode {
-    var kind: OpKind { .pooling }
     let xShape: [Int]
     var x: Var
     let output: Var

@@ -129,7 +129,6 @@ extension Linear {
 
 /// The buffers of one int8 product (kept by the tape from batch to batch).
 final class Int8LinearNode: TapeNode {
-    var kind: OpKind { .linear }
     unowned let layer: Linear
     let weights: Int8Weights
     let batch: Int

@@ -46,7 +46,6 @@ public final class LayerNorm: Layer {
 
 /// Per example b over its D features: xhat = (x - mean_b) / sqrt(var_b + eps), y = xhat * gamma + beta.
 final class LayerNormNode: TapeNode {
-    var kind: OpKind { .normalization }
     unowned let layer: LayerNorm
     var x: Var
     let output: Var

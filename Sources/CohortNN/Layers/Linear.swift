@@ -55,7 +55,6 @@ public final class Linear: Layer {
 /// bf16 the node rounds x (forward, kept for the weight gradient) and dY (backward, shared by both
 /// products) into its own buffers, and the weight once per step (`BF16WeightCopy`).
 final class LinearNode: TapeNode {
-    var kind: OpKind { .linear }
     unowned let layer: Linear
     let batch: Int
     let precision: MatmulPrecision

@@ -44,7 +44,6 @@ public final class Pool2d: Layer {
 }
 
 final class PoolNode: TapeNode {
-    var kind: OpKind { .pooling }
     unowned let layer: Pool2d
     let xShape: [Int]
     let g: ConvGeometry

@@ -28,7 +28,6 @@ extension Tape {
 }
 
 final class CrossEntropyNode: TapeNode {
-    var kind: OpKind { .loss }
     let shape: [Int]
     var logits: Var
     var labels: [Int32] = []

@@ -48,7 +48,6 @@ extension Tape {
 }
 
 final class DistillationNode: TapeNode {
-    var kind: OpKind { .loss }
     let shape: [Int]
     var student: Var
     var teacher = Tensor(zeros: [0])

@@ -39,7 +39,6 @@ extension Tape {
 }
 
 final class KLNode: TapeNode {
-    var kind: OpKind { .loss }
     let shape: [Int]
     var student: Var
     var teacher = Tensor(zeros: [0])

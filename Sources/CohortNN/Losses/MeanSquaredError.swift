@@ -21,7 +21,6 @@ extension Tape {
 }
 
 final class MeanSquaredErrorNode: TapeNode {
-    var kind: OpKind { .loss }
     var prediction = Var(Tensor(zeros: [0]))
     var target = Tensor(zeros: [0])
     let output: Var

@@ -23,7 +23,6 @@ extension Tape {
 }
 
 final class MixedCrossEntropyNode: TapeNode {
-    var kind: OpKind { .loss }
     let shape: [Int]
     var logits: Var
     /// The node's own copy of the batch's labels (see `MixedLabels.assign`).

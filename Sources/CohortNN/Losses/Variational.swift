@@ -79,7 +79,6 @@ final class ReparameterizeNode: TapeNode {
 }
 
 final class GaussianKLNode: TapeNode {
-    var kind: OpKind { .loss }
     var mean = Var(Tensor(zeros: [0]))
     var logVariance = Var(Tensor(zeros: [0]))
     let output: Var
@@ -111,7 +110,6 @@ final class GaussianKLNode: TapeNode {
 }
 
 final class BernoulliCrossEntropyNode: TapeNode {
-    var kind: OpKind { .loss }
     var logits = Var(Tensor(zeros: [0]))
     var targets = Tensor(zeros: [0])
     let output: Var

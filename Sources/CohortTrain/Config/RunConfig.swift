@@ -12,7 +12,15 @@ public struct RunConfig: Codable, Sendable {
     public var task: Task
     public var data: DataConfig
     /// The network (with `distill.students`, the first student's: the config then has no `model`).
-    public var model: ModelSpec
+    public var model: ModelSpec {
+        get {
+            guard let m = storedModel ?? distill?.students?.first?.model else { preconditionFailure("RunConfig: neither model nor distill.students (decoding refuses this)") }
+            return m
+        }
+        set { storedModel = newValue }
+    }
+    /// `model` as the config writes it: nil where `distill.students` names the networks.
+    private var storedModel: ModelSpec?
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig?
     public var training: TrainingConfig
@@ -21,7 +29,9 @@ public struct RunConfig: Codable, Sendable {
     /// Only for `cohort distill`: the teachers, the transfer set, pruning and quantisation.
     public var distill: DistillConfig?
 
-    enum CodingKeys: String, CodingKey { case name, seed, task, data, model, optimizer, schedule, training, output, distributed, distill }
+    enum CodingKeys: String, CodingKey {
+        case name, seed, task, data, storedModel = "model", optimizer, schedule, training, output, distributed, distill
+    }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: Set(CodingKeys.allKeys))
@@ -30,7 +40,7 @@ public struct RunConfig: Codable, Sendable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         task = try c.decodeIfPresent(Task.self, forKey: .task) ?? .classification
         data = try c.decodeIfPresent(DataConfig.self, forKey: .data) ?? DataConfig()
-        let model = try c.decodeIfPresent(ModelSpec.self, forKey: .model)
+        let model = try c.decodeIfPresent(ModelSpec.self, forKey: .storedModel)
         optimizer = try c.decode(OptimizerConfig.self, forKey: .optimizer)
         schedule = try c.decodeIfPresent(ScheduleConfig.self, forKey: .schedule)
         training = try c.decodeIfPresent(TrainingConfig.self, forKey: .training) ?? TrainingConfig()
@@ -39,12 +49,12 @@ public struct RunConfig: Codable, Sendable {
         distill = try c.decodeIfPresent(DistillConfig.self, forKey: .distill)
         // One place says what the network is: `model`, or `distill.students` listing several.
         switch (model, distill?.students?.first) {
-        case let (model?, nil): self.model = model
-        case let (nil, first?): self.model = first.model
+        case let (model?, nil): storedModel = model
+        case (nil, .some): storedModel = nil
         case (.some, .some):
-            throw DecodingError.dataCorruptedError(forKey: .model, in: c, debugDescription: "distill.students lists the networks: remove model (or students)")
+            throw DecodingError.dataCorruptedError(forKey: .storedModel, in: c, debugDescription: "distill.students lists the networks: remove model (or students)")
         case (nil, nil):
-            throw DecodingError.keyNotFound(CodingKeys.model, .init(codingPath: c.codingPath, debugDescription: "no model: list its layers under model.layers"))
+            throw DecodingError.keyNotFound(CodingKeys.storedModel, .init(codingPath: c.codingPath, debugDescription: "no model: list its layers under model.layers"))
         }
         // The student's views are distill.transfer's to make (cached copies or online batches), so
         // the teacher always labels exactly the image the student learns from.
@@ -59,24 +69,6 @@ public struct RunConfig: Codable, Sendable {
         if name == "." || name == ".." {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "'\(name)' is not a folder name of its own (the run folder would be output.directory or its parent)")
         }
-    }
-}
-
-extension RunConfig {
-    /// As decoded: `model` is left out where `distill.students` names the networks.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(seed, forKey: .seed)
-        try c.encode(task, forKey: .task)
-        try c.encode(data, forKey: .data)
-        if distill?.students == nil { try c.encode(model, forKey: .model) }
-        try c.encode(optimizer, forKey: .optimizer)
-        try c.encodeIfPresent(schedule, forKey: .schedule)
-        try c.encode(training, forKey: .training)
-        try c.encode(output, forKey: .output)
-        try c.encode(distributed, forKey: .distributed)
-        try c.encodeIfPresent(distill, forKey: .distill)
     }
 }
 
