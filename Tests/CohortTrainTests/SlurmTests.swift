@@ -1,0 +1,143 @@
+import XCTest
+import CohortFormats
+
+/// launch/slurm on a real Slurm: Debian's slurm-wlm (`launch/slurm-test-cluster`: its own munged,
+/// slurmctld and slurmds, every file in a temporary folder), jobs submitted with sbatch as a user
+/// would. The cluster's nodes are 2 fake hosts (`FakeHosts`) with 1 CPU each, so a job's 2 ranks
+/// are on separate hosts and mpirun reaches the second through Slurm alone; where fake hosts cannot
+/// be made, this machine is the one node with 2 CPUs. Needs root (it installs slurm-wlm and munge
+/// if missing and runs slurmd); skips, saying why, where Slurm cannot be installed or started.
+final class SlurmTests: XCTestCase {
+    static var script: String { FakeHosts.repository.appendingPathComponent("launch/slurm-test-cluster").path }
+    var dir = URL(fileURLWithPath: "/")
+    var cluster = URL(fileURLWithPath: "/")
+    var hosts: FakeHosts?
+    /// What a 2-rank job asks for, and what its report says of its ranks.
+    var twoRanks: [String] { hosts == nil ? ["-n", "2"] : ["-N", "2", "--ntasks-per-node=1"] }
+    var ranksLine: String { hosts == nil ? "| ranks | 2 (sync, shm reducer) |" : "| ranks | 2 on 2 nodes (sync, hierarchical reducer, fp32 on the wire) |" }
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(getuid() == 0, "the Slurm tests need root (they install slurm-wlm and run slurmd)")
+        try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
+        try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
+        dir = try CLI.temporaryDirectory()
+        cluster = dir.appendingPathComponent("cluster")
+        hosts = try? FakeHosts.make(2)
+        // Installing slurm-wlm and munge the first time takes about half a minute.
+        let up = try CLI.run(["/bin/bash", Self.script, "up", cluster.path] + (hosts.map { [$0.dir.path] } ?? []), timeout: 240)
+        guard up.status == 0 else {
+            tearDownCluster()
+            throw XCTSkip("launch/slurm-test-cluster could not start Slurm here: \(up.stderr)")
+        }
+    }
+
+    override func tearDown() {
+        tearDownCluster()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func tearDownCluster() {
+        let down = try? CLI.run(["/bin/bash", Self.script, "down", cluster.path], timeout: 90)
+        XCTAssertEqual(down?.status, 0, "launch/slurm-test-cluster down: \(down?.stderr ?? "did not run")")
+        hosts?.remove()
+        hosts = nil
+    }
+
+    /// A shell line where the test cluster's commands reach its controller, from the repository's folder.
+    @discardableResult
+    func slurm(_ line: String, timeout: Double = 30) throws -> CLI.Output {
+        try CLI.run([cluster.appendingPathComponent("run").path, "cd '\(FakeHosts.repository.path)' && \(line)"], timeout: timeout,
+                    environment: ["COHORT_BIN": CLI.binary.path])
+    }
+
+    /// `sbatch --parsable OPTIONS launch/slurm --no-setup CONFIG ARGS` on the binary under test, the
+    /// job's output in `output`: the job id, or with --wait its end.
+    func submit(_ options: [String], _ config: String, _ arguments: [String], output: URL, timeout: Double = 30) throws -> CLI.Output {
+        try slurm((["sbatch", "--parsable", "--output", output.path] + options + ["launch/slurm", "--no-setup", config] + arguments)
+                    .map { "'\($0)'" }.joined(separator: " "), timeout: timeout)
+    }
+
+    func jobState(_ job: String) throws -> String {
+        let r = try slurm("scontrol show job \(job)")
+        return r.stdout.components(separatedBy: "JobState=").dropFirst().first?.split(separator: " ").first.map(String.init) ?? "gone"
+    }
+
+    /// Waits (at most `seconds`) until `done` holds; fails the test saying `what` if it never does.
+    func wait(_ what: @autoclosure () -> String, _ seconds: Double, _ done: () throws -> Bool) rethrows {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try done() { return }
+            usleep(100_000)
+        }
+        XCTFail("\(what()): not within \(seconds) s")
+    }
+
+    func metricLines(_ run: String) -> Int {
+        ((try? String(contentsOf: dir.appendingPathComponent("\(run)/metrics.jsonl"), encoding: .utf8))?.split(separator: "\n").count) ?? 0
+    }
+
+    func checkpointStep(_ run: String) throws -> Int {
+        let file = try Safetensors.read(from: dir.appendingPathComponent("\(run)/checkpoints/latest.safetensors"))
+        return Int(try XCTUnwrap(file.metadata["step"]))!
+    }
+
+    /// `sbatch --wait launch/slurm CONFIG` for 2 tasks: mpirun takes its 2 slots from the allocation
+    /// (-np from SLURM_NTASKS, no hostfile), both ranks train (on 2 nodes where there are fake
+    /// hosts), and the run leaves its checkpoint.
+    func testABatchJobTrainsOnTheAllocationsRanks() throws {
+        let config = try CLI.writeSmallConfig(in: dir, name: "batch")
+        let output = dir.appendingPathComponent("batch.out")
+        let r = try submit(["--wait"] + twoRanks, config, ["--set", "training.max_steps=100", "--quiet"], output: output, timeout: 120)
+        let log = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        XCTAssertEqual(r.status, 0, r.stderr + log)
+        XCTAssertTrue(log.contains("launch/train: mpirun -np 2 --bind-to core -x OPENBLAS_NUM_THREADS=1"), log)
+        let report = try String(contentsOf: dir.appendingPathComponent("batch/report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains(ranksLine), report)
+        XCTAssertEqual(try checkpointStep("batch"), 100)
+        if let hosts {
+            // The second host's rank came through a job step: mpirun started its daemon with srun.
+            let job = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let slurmd = try String(contentsOf: cluster.appendingPathComponent("slurmd-\(hosts.names[1]).log"), encoding: .utf8)
+            XCTAssertTrue(slurmd.contains("launch task StepId=\(job).0"), slurmd)
+        }
+    }
+
+    /// `scancel --batch --signal=USR1` mid-run: every rank saves and stops; the job requeued
+    /// (`scontrol requeue`) resumes from that checkpoint by itself (SLURM_RESTART_COUNT), is stopped
+    /// again, and `sbatch ... --resume` finishes the run.
+    func testAStoppedJobResumesWhenRequeuedAndWithResume() throws {
+        let config = try CLI.writeSmallConfig(in: dir, name: "stopped")
+        let steps = ["--set", "training.max_steps=1000", "--set", "training.epochs=10", "--set", "training.checkpoint_steps=100000", "--quiet"]
+        let output = dir.appendingPathComponent("stopped.out")
+        let log = { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        let submitted = try submit(twoRanks, config, steps, output: output)
+        XCTAssertEqual(submitted.status, 0, submitted.stderr)
+        let job = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        // Stops the job once its metrics have `lines` lines (10 steps each), and waits for its end.
+        func stop(after lines: Int) throws {
+            wait("the job's metrics reach \(lines) lines\n" + log(), 90) { metricLines("stopped") >= lines }
+            XCTAssertEqual(try slurm("scancel --batch --signal=USR1 \(job)").status, 0)
+            try wait("the job ends after SIGUSR1\n" + log(), 60) { !["RUNNING", "PENDING", "COMPLETING"].contains(try jobState(job)) }
+        }
+        try stop(after: 11)
+        XCTAssertTrue(log().contains("launch/train: stopping after the current step"), log())
+        XCTAssertTrue(log().contains("stopped by a stop request (SIGUSR1"), log())
+        let first = try checkpointStep("stopped")
+        XCTAssertGreaterThanOrEqual(first, 100)
+        XCTAssertLessThan(first, 1000, "stopped before the end")
+
+        // Requeued (its begin time, which Slurm sets 2 minutes ahead, brought to now).
+        XCTAssertEqual(try slurm("scontrol requeue \(job) && scontrol update JobId=\(job) StartTime=now").status, 0)
+        try stop(after: first / 10 + 11)
+        XCTAssertTrue(log().contains("launch/slurm: job \(job) requeued (restart 1): resuming from the latest checkpoint"), log())
+        let second = try checkpointStep("stopped")
+        XCTAssertGreaterThan(second, first, "the requeued job went on from step \(first)\n" + log())
+        XCTAssertLessThan(second, 1000, "stopped before the end")
+
+        let resumedOutput = dir.appendingPathComponent("resumed.out")
+        let resumed = try submit(["--wait"] + twoRanks, config, steps + ["--resume"], output: resumedOutput, timeout: 150)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr + ((try? String(contentsOf: resumedOutput, encoding: .utf8)) ?? ""))
+        XCTAssertEqual(try checkpointStep("stopped"), 1000)
+    }
+}
