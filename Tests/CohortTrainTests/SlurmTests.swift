@@ -45,16 +45,17 @@ final class SlurmTests: XCTestCase {
 
     /// A shell line where the test cluster's commands reach its controller, from the repository's folder.
     @discardableResult
-    func slurm(_ line: String, timeout: Double = 30) throws -> CLI.Output {
+    func slurm(_ line: String, timeout: Double = 30, environment: [String: String] = [:]) throws -> CLI.Output {
         try CLI.run([cluster.appendingPathComponent("run").path, "cd '\(FakeHosts.repository.path)' && \(line)"], timeout: timeout,
-                    environment: ["COHORT_BIN": CLI.binary.path])
+                    environment: environment.merging(["COHORT_BIN": CLI.binary.path]) { a, _ in a })
     }
 
     /// `sbatch --parsable OPTIONS launch/slurm --no-setup CONFIG ARGS` on the binary under test, the
     /// job's output in `output`: the job id, or with --wait its end.
-    func submit(_ options: [String], _ config: String, _ arguments: [String], output: URL, timeout: Double = 30) throws -> CLI.Output {
+    func submit(_ options: [String], _ config: String, _ arguments: [String], output: URL, timeout: Double = 30,
+                environment: [String: String] = [:]) throws -> CLI.Output {
         try slurm((["sbatch", "--parsable", "--output", output.path] + options + ["launch/slurm", "--no-setup", config] + arguments)
-                    .map { "'\($0)'" }.joined(separator: " "), timeout: timeout)
+                    .map { "'\($0)'" }.joined(separator: " "), timeout: timeout, environment: environment)
     }
 
     func jobState(_ job: String) throws -> String {
@@ -99,6 +100,26 @@ final class SlurmTests: XCTestCase {
             let job = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let slurmd = try String(contentsOf: cluster.appendingPathComponent("slurmd-\(hosts.names[1]).log"), encoding: .utf8)
             XCTAssertTrue(slurmd.contains("launch task StepId=\(job).0"), slurmd)
+        }
+    }
+
+    /// A rank killed at step 20 (on the second host where there are fake hosts) ends the whole job
+    /// promptly, naming it, and leaves no rank or daemon on any host.
+    func testAKilledRankEndsTheJob() throws {
+        let output = dir.appendingPathComponent("killed.out")
+        let start = Date()
+        let r = try submit(["--wait"] + twoRanks, try CLI.writeSmallConfig(in: dir, name: "killed"), ["--quiet"], output: output, timeout: 90,
+                           environment: ["COHORT_INJECT_KILL": "1:20"])
+        let log = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        XCTAssertNotEqual(r.status, 0, log)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 45, log)
+        XCTAssertTrue(log.contains("process rank 1 with PID"), log)
+        if let hosts {
+            XCTAssertTrue(log.contains("on node \(hosts.names[1]) exited on signal 9"), log)
+            for host in hosts.names {
+                let left = try hosts.processes(host).filter { $0.contains("cohort train") || $0.contains("orted") }
+                XCTAssertEqual(left, [], "\(host) still runs ranks")
+            }
         }
     }
 
