@@ -5,8 +5,9 @@ import Glibc
 #endif
 
 /// SIGINT, SIGTERM and SIGUSR1 (which mpirun forwards to every rank; launch/train sends it on
-/// Ctrl-C) ask a run to stop after the current step: the ranks agree on the last step, the latest
-/// checkpoint is written, and the run ends saying how to resume. A second signal exits at once.
+/// Ctrl-C and on Slurm's signals) ask a run to stop after the current step: the ranks agree on the
+/// last step, the latest checkpoint is written, and the run ends saying how to resume. A second
+/// signal exits at once.
 public enum StopSignal {
     /// The signal received (0: none). Written by the handler, read by the training loop.
     nonisolated(unsafe) private static var received: sig_atomic_t = 0
@@ -32,7 +33,7 @@ public enum StopSignal {
         switch signal {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
-        case SIGUSR1: return "a stop request (SIGUSR1, as launch/train sends on Ctrl-C)"
+        case SIGUSR1: return "a stop request (SIGUSR1, as launch/train sends on Ctrl-C or on a Slurm signal)"
         default: return "signal \(signal)"
         }
     }
