@@ -47,7 +47,7 @@ public final class Conv2d: Layer {
             let n = try tape.node(Conv2dDNNLNode.self, reusable: {
                 $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg
             }) {
-                Conv2dDNNLNode(layer: self, xShape: x.shape, requiresGrad: rg,
+                Conv2dDNNLNode(layer: self, requiresGrad: rg,
                                convolution: try DNNLConvolution(dnnl: dnnl, batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels,
                                                                 bias: bias != nil, training: rg))
             }

@@ -5,18 +5,22 @@ import Cohort
 /// inside the convolution).
 final class Conv2dDNNLNode: TapeNode {
     unowned let layer: Conv2d
-    let xShape: [Int]
     let convolution: DNNLConvolution
     var x: Var
     let output: Var
 
-    init(layer: Conv2d, xShape: [Int], requiresGrad: Bool, convolution: DNNLConvolution) {
+    /// The input shape the convolution was made for.
+    var xShape: [Int] {
+        let g = convolution.geometry
+        return [convolution.batch, g.channels, g.height, g.width]
+    }
+
+    init(layer: Conv2d, requiresGrad: Bool, convolution: DNNLConvolution) {
         self.layer = layer
-        self.xShape = xShape
         self.convolution = convolution
         x = Var(Tensor(zeros: [0]))
         let g = convolution.geometry
-        output = Var(output: [xShape[0], layer.outChannels, g.outH, g.outW], requiresGrad: requiresGrad)
+        output = Var(output: [convolution.batch, layer.outChannels, g.outH, g.outW], requiresGrad: requiresGrad)
     }
 
     func forward() {
