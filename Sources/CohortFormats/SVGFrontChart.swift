@@ -2,8 +2,8 @@ import Foundation
 
 /// Accuracy against inference speed, one point a model (`cohort distill`'s front.svg): speed on a
 /// log axis (models differ by orders of magnitude), a colour per group (the teacher, each
-/// student), filled points on the front and hollow ones off it, the front joined by a dashed
-/// staircase, and the chosen model ringed. The legend, right of the plot, names the groups.
+/// student), filled and named points on the front and hollow ones off it, the front joined by a
+/// dashed staircase, and the chosen model ringed. The legend, right of the plot, names the groups.
 /// `frontPerGroup`: each group has a front of its own (`cohort compare` overlaying runs), drawn in
 /// its colour.
 public enum SVGFrontChart {
@@ -73,7 +73,12 @@ public enum SVGFrontChart {
             svg.append(##"<g class="point" data-name="\##(escape(p.name))" data-front="\##(p.onFront)">"##)
             svg.append(##"<circle cx="\##(f(x))" cy="\##(f(y))" r="5" fill="\##(p.onFront ? color : "white")" stroke="\##(color)" stroke-width="2"/>"##)
             if p.chosen { svg.append(##"<circle class="chosen" cx="\##(f(x))" cy="\##(f(y))" r="10" fill="none" stroke="#000" stroke-width="1.5"/>"##) }
-            svg.append(##"<text x="\##(f(x + 8))" y="\##(f(y - 8))" font-size="10" fill="#333">\##(escape(p.name))</text>"##)
+            // Names on the front only (off it, points crowd; the report's table names them all, and a tooltip here).
+            if p.onFront || p.chosen {
+                svg.append(##"<text x="\##(f(x + 8))" y="\##(f(y - 8))" font-size="10" fill="#333">\##(escape(p.name))</text>"##)
+            } else {
+                svg.append(##"<title>\##(escape(p.name))</title>"##)
+            }
             svg.append("</g>")
         }
 
