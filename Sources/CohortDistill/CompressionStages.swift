@@ -102,8 +102,8 @@ final class CompressionStages {
         return (last!, file)
     }
 
-    /// `model` as its int8 file computes it: a copy whose Linear weights are int8 (integer products
-    /// on quantised activations) and whose other weights are their int8 round trip, as
+    /// `model` as its int8 file computes it: a copy whose Linear and Conv2d weights are int8 (integer
+    /// products on quantised activations) and whose other weights are their int8 round trip, as
     /// `cohort eval` and `cohort predict` load the file. Every rank makes its own; no file is read.
     func quantized(_ model: Model, _ yaml: String) throws -> Model {
         let config = try ConfigLoader.decode(RunConfig.self, yaml: yaml, source: "\(runName) (int8 copy)")
@@ -114,7 +114,7 @@ final class CompressionStages {
             let (q, scales) = Int8Quantization.quantize(w, rows: e.shape[0], columns: e.count / e.shape[0])
             Int8Quantization.dequantize(q, scales: scales, rows: e.shape[0], columns: e.count / e.shape[0], into: w)
         }
-        copy.quantizeLinearLayers()
+        copy.quantizeInt8Layers()
         return copy
     }
 

@@ -247,8 +247,9 @@ public struct DistillReport: Codable {
         md += front
         md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Inference samples/s: "
         md += "batch 256, one thread (**Accuracy against speed**). Int8 models compute their "
-        md += "Linear layers with 8-bit integer products on activations quantised per input row (\(Int8Weights.kernelDescription) "
-        md += "here); their convolutions stay float32, so a convolutional student's int8 rows are int8 in their Linear layers only. "
+        md += "Linear and Conv2d layers with 8-bit integer products on activations quantised per sample (each input row, each "
+        md += "image its own range; \(Int8Weights.kernelDescription) here; convolutions through Cohort's kernel on patch rows); "
+        md += "batch norm and the other layers stay float32. "
         md += "Pruned models are stored and computed dense.\n"
         return md
     }

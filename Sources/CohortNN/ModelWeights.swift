@@ -5,11 +5,11 @@ extension Model {
     /// Loads every parameter and buffer from a safetensors file that holds them by path ("1.weight"):
     /// a checkpoint or a model-only file, float, pruned (its masks are not needed: pruned weights
     /// are stored as zeros) or int8 (I8 values with F32 per-output-channel scales "<path>.scale").
-    /// Every tensor must be there, with the model's shape. An int8 Linear weight is kept as int8
-    /// for inference (`Int8Weights`: integer products), and as q * scale in the parameter arena,
-    /// which training and every other layer use.
+    /// Every tensor must be there, with the model's shape. An int8 Linear or Conv2d weight is kept
+    /// as int8 for inference (`Int8Weights`: integer products), and as q * scale in the parameter
+    /// arena, which training and every other layer use.
     public func load(_ file: SafetensorsFile) throws {
-        let linears = Dictionary(uniqueKeysWithValues: Self.linearLayers(network).map { (ObjectIdentifier($0.weight), $0) })
+        let layers = Dictionary(uniqueKeysWithValues: Self.int8Layers(network).map { (ObjectIdentifier($0.weight), $0) })
         for arena in [parameters, buffers] {
             for (e, p) in zip(arena.entries, arena.parameters) {
                 guard let stored = file.tensors[e.path] else {
@@ -20,9 +20,8 @@ extension Model {
                 }
                 if stored.dtype == .i8 {
                     let (values, scales) = try Self.dequantize(file, e, into: p.value)
-                    if let linear = linears[ObjectIdentifier(p)] {
-                        linear.int8 = Int8Weights(values: values, scales: scales, outFeatures: linear.outFeatures, inFeatures: linear.inFeatures)
-                    }
+                    layers[ObjectIdentifier(p)]?.int8 = Int8Weights(values: values, scales: scales, outFeatures: e.shape[0],
+                                                                     inFeatures: e.count / e.shape[0])
                 } else {
                     try p.value.assign(try file.floatTensor(e.path))
                 }
@@ -30,9 +29,9 @@ extension Model {
         }
     }
 
-    /// Every Linear layer below `layer`.
-    static func linearLayers(_ layer: Layer) -> [Linear] {
-        (layer as? Linear).map { [$0] } ?? layer.children.flatMap { linearLayers($0.1) }
+    /// Every layer below `layer` that can compute in int8 (Linear and Conv2d).
+    static func int8Layers(_ layer: Layer) -> [Int8Capable] {
+        (layer as? Int8Capable).map { [$0] } ?? layer.children.flatMap { int8Layers($0.1) }
     }
 
     /// An int8 weight: values q [out, ...] and per-output-channel scales "<path>.scale" [out].

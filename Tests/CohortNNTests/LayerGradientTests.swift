@@ -96,3 +96,23 @@ final class BF16GradientTests: XCTestCase {
         XCTAssertGreaterThan(rounded, 10 * exact)
     }
 }
+
+/// Max pooling in inference (no argmax kept) gives the training path's maxima, for overlapping,
+/// strided and non-square windows, ties and NaN included.
+final class MaxPoolInferenceTests: XCTestCase {
+    func testInferenceGivesTheTrainingMaxima() throws {
+        var rng = RandomStream(seed: 4)
+        for (window, step, size) in [((2, 2), (2, 2), (9, 8)), ((3, 3), (2, 2), (7, 7)), ((3, 3), (1, 1), (5, 6)), ((2, 3), (1, 2), (6, 9))] {
+            let pool = Pool2d(.max, window: window, stride: step)
+            let x = Tensor(zeros: [2, 3, size.0, size.1])
+            rng.fillUniform(x, -1, 1)
+            for i in stride(from: 0, to: x.count, by: 7) { x.pointer[i] = x.pointer[i + 1] }  // ties
+            x.pointer[5] = .nan
+            let inference = Tape(recording: false), training = Tape()
+            inference.reset(); training.reset()
+            let a = try pool.forward(Var(x), ForwardContext(tape: inference, training: false)).value.scalars
+            let b = try pool.forward(Var(x, requiresGrad: true), ForwardContext(tape: training, training: true)).value.scalars
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), pool.summary)
+        }
+    }
+}

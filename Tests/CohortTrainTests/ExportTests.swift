@@ -12,9 +12,9 @@ final class ExportTests: XCTestCase {
 
     /// onnxruntime runs the exported float model on the raw test images (ONNX does the
     /// normalisation) in batches of 256; prints the float logits' largest difference from Cohort's
-    /// and the number of images. Given an int8 graph and Cohort's int8 logits, it adds: the largest
+    /// and the number of images (all, or the first argv[6]). Given an int8 graph and Cohort's int8 logits, it adds: the largest
     /// relative difference (the CSV holds 6 significant digits) of onnx's reference evaluator's
-    /// logits on all 10,000 images at once (exact by construction: numpy int32 products, float ops
+    /// logits on all the images at once (exact by construction: numpy int32 products, float ops
     /// as the spec defines them) from Cohort's, the share of their argmaxes that agree, and whether
     /// onnxruntime's int8 logits are finite and of the right shape. onnxruntime is not the int8
     /// reference: without VNNI its u8s8 kernel saturates 16-bit pair sums (vpmaddubsw).
@@ -31,10 +31,12 @@ final class ExportTests: XCTestCase {
 
     with gzip.open(sys.argv[1]) as f:
         x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28).astype(np.float32)
-    ours = np.loadtxt(sys.argv[3], delimiter=",", skiprows=1, usecols=range(1, 11))
+    count = int(sys.argv[6]) if len(sys.argv) > 6 else len(x)
+    x = x[:count]
+    ours = np.loadtxt(sys.argv[3], delimiter=",", skiprows=1, usecols=range(1, 11))[:count]
     figures = [float(np.abs(run(sys.argv[2], x) - ours).max()), len(x)]
     if len(sys.argv) > 4:
-        ours8 = np.loadtxt(sys.argv[5], delimiter=",", skiprows=1, usecols=range(1, 11))
+        ours8 = np.loadtxt(sys.argv[5], delimiter=",", skiprows=1, usecols=range(1, 11))[:count]
         theirs8 = run(sys.argv[4], x)
         exact8 = ReferenceEvaluator(sys.argv[4]).run(None, {"input": x})[0]
         runs8 = theirs8.shape == exact8.shape and bool(np.isfinite(theirs8).all())
@@ -47,13 +49,13 @@ final class ExportTests: XCTestCase {
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
     }
 
-    /// A small MLP trained for 200 steps, and its int8 model from `cohort compress`.
-    func trained(_ dir: URL) throws -> (float: String, int8: String) {
-        let config = dir.appendingPathComponent("mlp.yaml")
-        try CLI.smallConfig(name: "mlp", extra: "output: {directory: \(dir.path)}\n").write(to: config, atomically: true, encoding: .utf8)
+    /// A small MLP (or the run `config` describes) trained for 200 steps, and its int8 model from `cohort compress`.
+    func trained(_ dir: URL, name: String = "mlp", config text: String? = nil) throws -> (float: String, int8: String) {
+        let config = dir.appendingPathComponent("\(name).yaml")
+        try (text ?? CLI.smallConfig(name: name, extra: "output: {directory: \(dir.path)}\n")).write(to: config, atomically: true, encoding: .utf8)
         let r = try CLI.run(["cohort", "train", config.path, "--set", "training.max_steps=200", "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let checkpoint = dir.appendingPathComponent("mlp/checkpoints/latest.safetensors").path
+        let checkpoint = dir.appendingPathComponent("\(name)/checkpoints/latest.safetensors").path
         let c = try CLI.run(["cohort", "compress", checkpoint, "--sparsity", "0", "--quiet", "--output", dir.appendingPathComponent("compressed").path])
         XCTAssertEqual(c.status, 0, c.stderr)
         return (checkpoint, dir.appendingPathComponent("compressed/models/int8.safetensors").path)
@@ -108,6 +110,53 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertEqual(try String(contentsOfFile: single, encoding: .utf8), try String(contentsOfFile: logits8, encoding: .utf8),
                        "int8 logits at --batch 1 and at the default batch")
+    }
+
+    /// A convolutional int8 model (padding, stride 2, batch norm after an int8 convolution) computes
+    /// its convolutions in integers as its ONNX export does (Pad, per-image quantisation,
+    /// ConvInteger): onnx's reference evaluator gives Cohort's int8 logits on 300 test images, and
+    /// onnxruntime runs the graph. (Int8ConvTests checks that an image's outputs do not depend on its batch.)
+    func testInt8ConvolutionalModelsExportTheirIntegerConvolutions() throws {
+        let probe = try CLI.run(["/usr/bin/env", "python3", "-c", "import numpy, onnx, onnxruntime"])
+        try XCTSkipUnless(probe.status == 0, "python3 with onnx and onnxruntime is not available (launch/test installs them)")
+        let dir = try CLI.temporaryDirectory()
+        let (float, int8) = try trained(dir, name: "cnn", config: """
+        name: cnn
+        seed: 3
+        data: {validation: 1000}
+        model:
+          layers:
+            - {type: conv2d, out: 6, kernel: 3, padding: 1}
+            - {type: batchnorm}
+            - {type: relu}
+            - {type: maxpool, size: 2}
+            - {type: conv2d, out: 8, kernel: 3, stride: 2}
+            - {type: relu}
+            - {type: flatten}
+            - {type: linear, out: 10}
+        optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
+        training: {epochs: 1, batch_size: 64, log_every: 10}
+        output: {directory: \(dir.path)}
+        """)
+        let logits = dir.appendingPathComponent("logits.csv").path, logits8 = dir.appendingPathComponent("logits8.csv").path
+        let onnx = dir.appendingPathComponent("cnn.onnx").path, onnx8 = dir.appendingPathComponent("cnn-int8.onnx").path
+        for (model, out, graph) in [(float, logits, onnx), (int8, logits8, onnx8)] {
+            let p = try CLI.run(["cohort", "predict", model, Self.images, "--logits", "--output", out])
+            XCTAssertEqual(p.status, 0, p.stderr)
+            let e = try CLI.run(["cohort", "export", model, "--onnx", graph])
+            XCTAssertEqual(e.status, 0, e.stderr)
+        }
+        let nodes = try CLI.run(["/usr/bin/env", "python3", "-c", "import onnx, sys; print(' '.join(n.op_type for n in onnx.load(sys.argv[1]).graph.node))", onnx8])
+        XCTAssertEqual(nodes.stdout.split(separator: " ").filter { $0 == "ConvInteger" }.count, 2, nodes.stdout)
+        let r = try CLI.run(["/usr/bin/env", "python3", "-c", Self.script, Self.images, onnx, logits, onnx8, logits8, "300"], timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let figures = r.stdout.split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+        XCTAssertEqual(figures.count, 5, r.stdout)
+        XCTAssertLessThan(figures[0], 1e-4, "float logits, onnxruntime against cohort predict")
+        XCTAssertEqual(figures[1], 300)
+        XCTAssertLessThan(figures[2], 6e-6, "int8 logits, onnx's reference evaluator against cohort predict (relative)")
+        XCTAssertEqual(figures[3], 1, "int8 argmax agreement with the reference evaluator")
+        XCTAssertEqual(figures[4], 1, "onnxruntime runs the int8 graph (finite logits of the right shape)")
     }
 
     /// A residual network (a projection shortcut, BatchNorm, LayerNorm, global average pooling)

@@ -38,6 +38,9 @@ int cohort_int8_ceiling(cohort_int8_path path, double seconds, double *int8_macs
 /// The input dimension of the quantised activations is padded with zeros to a multiple of this.
 enum { COHORT_INT8_K_ALIGN = 4 };
 
+/// The bytes cohort_int8_im2row may read past an image and write past its rows.
+enum { COHORT_INT8_CONV_SLACK = 8 };
+
 /// Per-row uint8 quantisation of x [rows][k] (row stride ldx floats) into q [rows][ldq] (ldq >=
 /// k rounded up to COHORT_INT8_K_ALIGN; bytes k..ldq-1 of each row are written 0). For each row r:
 /// lo = min(0, min x_r), hi = max(0, max x_r), scale_r = (hi - lo) / 255 (computed in float),
@@ -68,4 +71,20 @@ void cohort_int8_gemm(const uint8_t *a, int m, int k, long lda, const int8_t *pa
 /// export's Sub, Cast, Mul and Add compute them (the two scales multiplied in float first).
 void cohort_int8_dequantize(const int32_t *c, int m, int n, const int32_t *column_sums, const uint8_t *zero_points,
                             const float *scales, const float *weight_scales, const float *bias, float *y);
+
+/// The patches of one quantised image [channels][height][width] as rows (int8 convolutions): row
+/// p = oy x out_w + ox holds the channels x kernel_h x kernel_w bytes under the kernel at output pixel
+/// (oy, ox), in [c][ky][kx] order (the weight's), `pad_value` (the image's zero point, the
+/// quantised 0) where the kernel lies over the padding; bytes k..ldr-1 of each row are written 0
+/// (ldr >= k rounded up to COHORT_INT8_K_ALIGN). out_h x out_w rows, as ConvGeometry computes them.
+/// Runs of the kernel are copied 8 bytes at a time: `image` must be readable, and `rows` writable,
+/// COHORT_INT8_CONV_SLACK bytes past their ends.
+void cohort_int8_im2row(const uint8_t *image, int channels, int height, int width, int kernel_h, int kernel_w,
+                        int stride_h, int stride_w, int pad_h, int pad_w, uint8_t pad_value, uint8_t *rows, long ldr);
+
+/// One image's int32 products c [pixels][n] back to floats in its planes y [n][pixels] (NCHW):
+/// y[o][p] = (float)(c[p][o] - zero_point * column_sums[o]) * (scale * weight_scales[o]) + bias[o],
+/// rounded as cohort_int8_dequantize rounds it (bias may be NULL).
+void cohort_int8_dequantize_image(const int32_t *c, int pixels, int n, const int32_t *column_sums, uint8_t zero_point,
+                                  float scale, const float *weight_scales, const float *bias, float *y);
 #endif

@@ -100,8 +100,13 @@ final class BatchNormNode: TapeNode {
                         xh[off + i] = h
                         ys[off + i] = h * g + bt
                     }
-                } else {
+                } else if training {
                     for i in 0..<inner { ys[off + i] = (xs[off + i] - m) * sd * g + bt }
+                } else {
+                    // Inference in the order of ONNX's reference evaluator, g (x - m) / sqrt(v + eps) + b,
+                    // so an int8 network's export quantises exactly the values Cohort does.
+                    let root = (rv[c] + layer.epsilon).squareRoot()
+                    for i in 0..<inner { ys[off + i] = g * (xs[off + i] - m) / root + bt }
                 }
             }
         }

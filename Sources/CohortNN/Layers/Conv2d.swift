@@ -1,13 +1,16 @@
 import Cohort
 
 /// 2-D convolution over NCHW input, by oneDNN's convolution primitives (`Conv2dDNNLNode`) or by
-/// im2col + one product for the whole batch (`Conv2dNode`), as `ConvolutionPath.chosen` says.
+/// im2col + one product for the whole batch (`Conv2dNode`), as `ConvolutionPath.chosen` says; in
+/// int8 (an int8 model's inference) by integer products on quantised images (`Int8Conv2dNode`).
 /// Weight [out, in, kh, kw] (PyTorch's layout), bias [out].
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
     public let weight: Parameter
     public let bias: Parameter?
+    /// The weight in int8 [out, C*kh*kw] (a quantised model file): inference computes with it (Int8Conv2d.swift).
+    public var int8: Int8Weights?
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), bias: Bool = true, initializer: Initializer = .heUniform) {
@@ -41,6 +44,7 @@ public final class Conv2d: Layer {
 
     public func forward(_ x: Var, _ ctx: ForwardContext) throws -> Var {
         let tape = ctx.tape
+        if let int8, !tape.isRecording { return try int8Forward(x, int8, tape) }
         let rg = tape.isRecording && (x.requiresGrad || weight.variable.requiresGrad)
         let precision = ctx.precision
         if ConvolutionPath.chosen(for: precision, requested: ctx.convolution) == .oneDNN, let dnnl = DNNL.shared {

@@ -55,7 +55,7 @@ final class PoolNode: TapeNode {
         self.layer = layer; self.xShape = xShape; g = geometry
         x = Var(Tensor(zeros: [0]))
         output = Var(output: [xShape[0], xShape[1], g.outH, g.outW], requiresGrad: requiresGrad)
-        argmax = layer.kind == .max ? [Int32](repeating: 0, count: output.value.count) : []
+        argmax = layer.kind == .max && requiresGrad ? [Int32](repeating: 0, count: output.value.count) : []
     }
 
     var planes: Int { xShape[0] * xShape[1] }
@@ -79,6 +79,25 @@ final class PoolNode: TapeNode {
                             for kx in 0..<kW { s += row[kx] }
                         }
                         dst[oy * oW + ox] = s * inv
+                    }
+                }
+            }
+            return
+        }
+        if !output.requiresGrad {
+            // Inference: the maximum only (no argmax to store), by the same comparisons.
+            for p in 0..<planes {
+                let src = xs + p * inPlane, dst = ys + p * outPlane
+                for oy in 0..<oH {
+                    for ky in 0..<kH {
+                        let row = src + (oy * sH + ky) * W, out = dst + oy * oW
+                        if ky == 0 { for ox in 0..<oW { out[ox] = row[ox * sW] } }
+                        for kx in (ky == 0 ? 1 : 0)..<kW {
+                            for ox in 0..<oW {
+                                let v = row[ox * sW + kx], best = out[ox]
+                                out[ox] = v > best ? v : best
+                            }
+                        }
                     }
                 }
             }

@@ -9,8 +9,7 @@ import Foundation
 /// and gives logits, or regression values. Int8 files export their Linear layers as dynamic quantisation
 /// row by row (each row's range, scale and zero point written out in float ops, MatMulInteger with
 /// the stored int8 weights, the zero point's correction and the scales applied after), which is
-/// also how Cohort computes them; int8 convolution weights are
-/// dequantised by a DequantizeLinear node.
+/// also how Cohort computes them; int8 convolutions likewise image by image, with ConvInteger.
 public enum ONNXExport {
     public static let opset = 17
 
@@ -118,24 +117,29 @@ struct LayerWriter {
         guard let (q, scales) = try int8(l.weight) else {
             return graph.add("Gemm", [x, constant(l.weight)] + (bias.map { [$0] } ?? []), attributes: [.int("transB", 1)])
         }
-        // Dynamic quantisation row by row, as Cohort's int8 inference computes it
-        // (cohort_int8_quantize_rows): each input row to uint8 by its own range, so a sample's
-        // output does not depend on its batch. DynamicQuantizeLinear takes one range for the whole
-        // tensor, so the rule is written out: lo = min(0, row min), hi = max(0, row max),
-        // scale = (hi - lo) / 255 (1 for a row of zeros), zero point = clip(round(-lo / scale)),
-        // q = clip(round(x / scale) + zero point). Then the integer product with the int8
-        // weights [in, out], the zero point's correction (zero point x each output's weight sum,
-        // in int32), and the two scales and the bias.
+        // Each input row quantised by its own range, the integer product with the int8 weights
+        // [in, out], then the zero point's correction and the scales (`dequantized`).
         let (out, inputs) = (l.outFeatures, l.inFeatures)
         var transposed = [Int8](repeating: 0, count: q.count)
         for o in 0..<out { for i in 0..<inputs { transposed[i * out + o] = q[o * inputs + i] } }
-        let weightSums = (0..<out).map { o in (0..<inputs).reduce(Int32(0)) { $0 + Int32(q[o * inputs + $1]) } }
         let name = path(l.weight)
         let w = graph.constant(name + ".int8", int8: transposed, dims: [inputs, out])
+        let input = quantizedPerSample(x, axes: [1], name: name)
+        let product = graph.add("MatMulInteger", [input.quantized, w], hint: "product")
+        return dequantized(product, input, q, scales, bias, outputs: out, dims: [out], name: name)
+    }
+
+    /// Dynamic quantisation sample by sample, as Cohort's int8 inference computes it
+    /// (cohort_int8_quantize_rows): each sample (its values along `axes`) to uint8 by its own
+    /// range, so a sample's output does not depend on its batch. DynamicQuantizeLinear takes one
+    /// range for the whole tensor, so the rule is written out: lo = min(0, sample min), hi =
+    /// max(0, sample max), scale = (hi - lo) / 255 (1 for a sample of zeros), zero point =
+    /// clip(round(-lo / scale)), q = clip(round(x / scale) + zero point).
+    mutating func quantizedPerSample(_ x: String, axes: [Int64], name: String) -> (quantized: String, scale: String, zero: String) {
         let zero = graph.constant(name + ".q.zero", [0], dims: []), one = graph.constant(name + ".q.one", [1], dims: [])
         let top = graph.constant(name + ".q.255", [255], dims: [])
-        let rowMin = graph.add("ReduceMin", [x], attributes: [.ints("axes", [1]), .int("keepdims", 1)], hint: "row_min")
-        let rowMax = graph.add("ReduceMax", [x], attributes: [.ints("axes", [1]), .int("keepdims", 1)], hint: "row_max")
+        let rowMin = graph.add("ReduceMin", [x], attributes: [.ints("axes", axes), .int("keepdims", 1)], hint: "row_min")
+        let rowMax = graph.add("ReduceMax", [x], attributes: [.ints("axes", axes), .int("keepdims", 1)], hint: "row_max")
         let lo = graph.add("Min", [rowMin, zero]), hi = graph.add("Max", [rowMax, zero])
         let rangeScale = graph.add("Div", [graph.add("Sub", [hi, lo]), top], hint: "range_scale")
         let xScale = graph.add("Where", [graph.add("Equal", [rangeScale, zero]), one, rangeScale], hint: "row_scale")
@@ -143,30 +147,47 @@ struct LayerWriter {
         let scaled = graph.add("Add", [graph.add("Round", [graph.add("Div", [x, xScale])]), xZero])
         let quantized = graph.add("Cast", [graph.add("Clip", [scaled, zero, top])], attributes: [.int("to", ONNXModel.ElementType.uint8.rawValue)],
                                   hint: "quantized")
-        let product = graph.add("MatMulInteger", [quantized, w], hint: "product")
-        let zeroAsInt = graph.add("Cast", [xZero], attributes: [.int("to", ONNXModel.ElementType.int32.rawValue)])
-        let correction = graph.add("Mul", [zeroAsInt, graph.constant(name + ".sums", int32: weightSums, dims: [out])], hint: "correction")
+        return (quantized, xScale, xZero)
+    }
+
+    /// The int32 products back to floats, as cohort_int8_dequantize computes them: minus the zero
+    /// point x each output's weight sum (in int32), times sample scale x weight scale (multiplied
+    /// first), plus the bias (shaped `dims`). `dims` shapes the per-output constants to broadcast along the
+    /// product's output axis ([out] after MatMulInteger, [out, 1, 1] after ConvInteger).
+    mutating func dequantized(_ product: String, _ input: (quantized: String, scale: String, zero: String), _ q: [Int8], _ scales: [Float],
+                              _ bias: String?, outputs out: Int, dims: [Int], name: String) -> String {
+        let per = q.count / out
+        let weightSums = (0..<out).map { o in (0..<per).reduce(Int32(0)) { $0 + Int32(q[o * per + $1]) } }
+        let zeroAsInt = graph.add("Cast", [input.zero], attributes: [.int("to", ONNXModel.ElementType.int32.rawValue)])
+        let correction = graph.add("Mul", [zeroAsInt, graph.constant(name + ".sums", int32: weightSums, dims: dims)], hint: "correction")
         let asFloat = graph.add("Cast", [graph.add("Sub", [product, correction])], attributes: [.int("to", ONNXModel.ElementType.float.rawValue)])
-        let scale = graph.add("Mul", [xScale, graph.constant(name + ".scale", scales, dims: [out])], hint: "scale")
+        let scale = graph.add("Mul", [input.scale, graph.constant(name + ".scale", scales, dims: dims)], hint: "scale")
         let y = graph.add("Mul", [asFloat, scale], hint: "dequantized")
         return bias.map { graph.add("Add", [y, $0]) } ?? y
     }
 
     mutating func conv(_ c: Conv2d, _ x: String) throws -> String {
-        let weight: String
-        if let (q, scales) = try int8(c.weight) {
-            let name = path(c.weight)
-            weight = graph.add("DequantizeLinear", [graph.constant(name + ".int8", int8: q, dims: c.weight.shape),
-                                                    graph.constant(name + ".scale", scales, dims: [c.outChannels]),
-                                                    graph.constant(name + ".zero", int8: [Int8](repeating: 0, count: c.outChannels), dims: [c.outChannels])],
-                               attributes: [.int("axis", 0)], hint: "weight")
-        } else {
-            weight = constant(c.weight)
-        }
         let (ph, pw) = c.padding
-        return graph.add("Conv", [x, weight] + (c.bias.map { [constant($0)] } ?? []),
-                         attributes: [.ints("kernel_shape", [Int64(c.kernel.0), Int64(c.kernel.1)]),
-                                      .ints("strides", [Int64(c.stride.0), Int64(c.stride.1)]),
-                                      .ints("pads", [Int64(ph), Int64(pw), Int64(ph), Int64(pw)])])
+        let kernel = [Int64(c.kernel.0), Int64(c.kernel.1)], strides = [Int64(c.stride.0), Int64(c.stride.1)]
+        guard let (q, scales) = try int8(c.weight) else {
+            return graph.add("Conv", [x, constant(c.weight)] + (c.bias.map { [constant($0)] } ?? []),
+                             attributes: [.ints("kernel_shape", kernel), .ints("strides", strides),
+                                          .ints("pads", [Int64(ph), Int64(pw), Int64(ph), Int64(pw)])])
+        }
+        // The padding in float first (zeros, which quantise to the zero point exactly as Cohort pads
+        // the quantised image), so ConvInteger needs no zero point of its own (it takes one per
+        // tensor; here each image has its own). Then each image quantised by its own range, the
+        // integer convolution with the int8 weights, the correction and the scales per channel.
+        let name = path(c.weight)
+        var padded = x
+        if ph > 0 || pw > 0 {
+            let pads = graph.constant(name + ".pads", int64: [0, 0, Int64(ph), Int64(pw), 0, 0, Int64(ph), Int64(pw)], dims: [8])
+            padded = graph.add("Pad", [x, pads], hint: "padded")
+        }
+        let input = quantizedPerSample(padded, axes: [1, 2, 3], name: name)
+        let w = graph.constant(name + ".int8", int8: q, dims: c.weight.shape)
+        let product = graph.add("ConvInteger", [input.quantized, w], attributes: [.ints("kernel_shape", kernel), .ints("strides", strides)],
+                                hint: "product")
+        return dequantized(product, input, q, scales, c.bias.map { graph.constant(path($0), $0.value.scalars, dims: [c.outChannels, 1, 1]) }, outputs: c.outChannels, dims: [c.outChannels, 1, 1], name: name)
     }
 }
