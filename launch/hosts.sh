@@ -9,8 +9,14 @@ hostfile_hosts() {
   awk '!/^#/ && NF { n = 1; for (i = 2; i <= NF; i++) if ($i ~ /^slots=/) { split($i, a, "="); n = a[2] } print $1, n }' "$1"
 }
 
-# The launch agent as words ("ssh : rsh" is Open MPI's list of choices: the first is used).
+# The launch agent as words ("ssh : rsh" is Open MPI's list of choices: the first is used). Inside
+# a Slurm allocation Open MPI starts its daemons with srun, so the probe is a one-task job step on
+# the host (--overlap: beside whatever step still holds the CPUs).
 probe_agent() {
+  if [ -n "${SLURM_JOB_ID:-}" ] && [ -z "${OMPI_MCA_plm_rsh_agent:-}" ]; then
+    probe_agent_words=(srun --nodes=1 --ntasks=1 --overlap --quiet --nodelist)
+    return
+  fi
   local line="${OMPI_MCA_plm_rsh_agent:-ssh}"
   line="${line%%:*}"
   read -r -a probe_agent_words <<<"$line"
@@ -36,4 +42,13 @@ unanswering_hosts() {
   # In the hostfile's order.
   while read -r host slots; do [ ! -f "$out/$host" ] || echo "$host"; done < <(hostfile_hosts "$file")
   rm -rf "$out"
+}
+
+# The Slurm allocation as a hostfile: "NODE slots=TASKS" for each of SLURM_JOB_NODELIST's nodes,
+# the tasks from SLURM_TASKS_PER_NODE ("2(x3),1": 2 on each of three nodes, then 1).
+slurm_hostfile() {
+  local nodes counts
+  nodes=$(scontrol show hostnames "$SLURM_JOB_NODELIST")
+  counts=$(tr ',' '\n' <<<"${SLURM_TASKS_PER_NODE:-1}" | awk -F'[(x)]' '{ n = ($3 == "" ? 1 : $3); for (i = 0; i < n; i++) print $1 }')
+  paste -d' ' <(echo "$nodes") <(echo "$counts") | awk 'NF == 2 { print $1, "slots=" $2 }'
 }

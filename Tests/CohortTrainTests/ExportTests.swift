@@ -49,11 +49,11 @@ final class ExportTests: XCTestCase {
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed (launch/setup installs it)")
     }
 
-    /// A small MLP (or the run `config` describes) trained for 200 steps, and its int8 model from `cohort compress`.
-    func trained(_ dir: URL, name: String = "mlp", config text: String? = nil) throws -> (float: String, int8: String) {
+    /// A small MLP (or the run `config` describes) trained for `steps` steps, and its int8 model from `cohort compress`.
+    func trained(_ dir: URL, name: String = "mlp", config text: String? = nil, steps: Int = 200) throws -> (float: String, int8: String) {
         let config = dir.appendingPathComponent("\(name).yaml")
         try (text ?? CLI.smallConfig(name: name, extra: "output: {directory: \(dir.path)}\n")).write(to: config, atomically: true, encoding: .utf8)
-        let r = try CLI.run(["cohort", "train", config.path, "--set", "training.max_steps=200", "--quiet"])
+        let r = try CLI.run(["cohort", "train", config.path, "--set", "training.max_steps=\(steps)", "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let checkpoint = dir.appendingPathComponent("\(name)/checkpoints/latest.safetensors").path
         let c = try CLI.run(["cohort", "compress", checkpoint, "--sparsity", "0", "--quiet", "--output", dir.appendingPathComponent("compressed").path])
@@ -137,7 +137,7 @@ final class ExportTests: XCTestCase {
         optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
         training: {epochs: 1, batch_size: 64, log_every: 10}
         output: {directory: \(dir.path)}
-        """)
+        """, steps: 80)
         let logits = dir.appendingPathComponent("logits.csv").path, logits8 = dir.appendingPathComponent("logits8.csv").path
         let onnx = dir.appendingPathComponent("cnn.onnx").path, onnx8 = dir.appendingPathComponent("cnn-int8.onnx").path
         for (model, out, graph) in [(float, logits, onnx), (int8, logits8, onnx8)] {

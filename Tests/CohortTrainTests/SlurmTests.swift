@@ -50,11 +50,11 @@ final class SlurmTests: XCTestCase {
                     environment: environment.merging(["COHORT_BIN": CLI.binary.path]) { a, _ in a })
     }
 
-    /// `sbatch --parsable OPTIONS launch/slurm --no-setup CONFIG ARGS` on the binary under test, the
+    /// `sbatch --parsable OPTIONS launch/slurm --no-setup LAUNCHER CONFIG ARGS` on the binary under test, the
     /// job's output in `output`: the job id, or with --wait its end.
-    func submit(_ options: [String], _ config: String, _ arguments: [String], output: URL, timeout: Double = 30,
+    func submit(_ options: [String], _ config: String, _ arguments: [String], launcher: [String] = [], output: URL, timeout: Double = 30,
                 environment: [String: String] = [:]) throws -> CLI.Output {
-        try slurm((["sbatch", "--parsable", "--output", output.path] + options + ["launch/slurm", "--no-setup", config] + arguments)
+        try slurm((["sbatch", "--parsable", "--output", output.path] + options + ["launch/slurm", "--no-setup"] + launcher + [config] + arguments)
                     .map { "'\($0)'" }.joined(separator: " "), timeout: timeout, environment: environment)
     }
 
@@ -185,5 +185,31 @@ final class SlurmTests: XCTestCase {
         let resumed = try submit(["--wait"] + twoRanks, config, steps + ["--resume"], output: resumedOutput, timeout: 150)
         XCTAssertEqual(resumed.status, 0, resumed.stderr + ((try? String(contentsOf: resumedOutput, encoding: .utf8)) ?? ""))
         XCTAssertEqual(try checkpointStep("stopped"), 1000)
+    }
+
+    /// `sbatch --no-kill -N 2 launch/slurm --elastic 1 --restarts 1` with the second host cut off once
+    /// the first checkpoint is written: the job's failure ends mpirun, the probe through srun leaves
+    /// that host out, and the run finishes on the first host's rank from the checkpoint, the global
+    /// batch kept.
+    func testAnElasticJobFinishesOnTheNodeLeft() throws {
+        guard let hosts else { throw XCTSkip("fake hosts could not be made here: an elastic job needs two nodes") }
+        let config = try CLI.writeSmallConfig(in: dir, name: "elastic", extra: "distributed: {timeout: 5}\n")
+        let output = dir.appendingPathComponent("elastic.out")
+        let log = { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        let checkpoint = dir.appendingPathComponent("elastic/checkpoints/latest.safetensors").path
+        let submitted = try submit(["--no-kill"] + twoRanks, config, ["--set", "training.checkpoint_steps=50", "--set", "training.max_steps=300", "--quiet"],
+                                   launcher: ["--elastic", "1", "--restarts", "1"], output: output)
+        XCTAssertEqual(submitted.status, 0, submitted.stderr)
+        let job = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        wait("the first checkpoint is written\n" + log() + clusterState(job), 120) { FileManager.default.fileExists(atPath: checkpoint) }
+        hosts.link(hosts.names[1], up: false)
+        defer { hosts.link(hosts.names[1], up: true) }
+        try wait("the job ends after the link is cut\n" + log() + clusterState(job), 180) { ["FAILED", "COMPLETED", "CANCELLED"].contains(try jobState(job)) }
+        XCTAssertEqual(try jobState(job), "COMPLETED", log())
+        XCTAssertTrue(log().contains("launch/train: starting on 2 hosts (\(hosts.names[0]), \(hosts.names[1])), 2 ranks"), log())
+        XCTAssertTrue(log().contains("launch/train: host \(hosts.names[1]) does not answer (probed through srun): left out"), log())
+        XCTAssertTrue(log().contains("launch/train: starting on 1 host (\(hosts.names[0])), 1 rank"), log())
+        XCTAssertTrue(log().contains("resumed on 1 rank from a checkpoint written by 2: training.batch_size 64 -> 64 per rank, training.accumulate 1 -> 2 (global batch 128 kept)"), log())
+        XCTAssertEqual(try checkpointStep("elastic"), 300)
     }
 }
