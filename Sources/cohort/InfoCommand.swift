@@ -9,7 +9,7 @@ import Foundation
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "The CPU, its features, the COHORT_CPU cap, and the path each kernel family (int8, bf16, wire codec, fp32 products) takes here.")
+        abstract: "The CPU, its features, the COHORT_CPU cap, and the path each kernel family (int8, bf16, wire codec, fp32 products, pooling) takes here.")
 
     func run() throws {
         try failOnError {
@@ -33,6 +33,8 @@ struct InfoCommand: ParsableCommand {
                 ("bf16 products", CPUFeatures.avx512BF16 ? "onednn" : "refused",
                  CPUFeatures.avx512BF16 ? "avx512_bf16" : "needs avx512_bf16 (emulated in fp32 on request: allow_emulated_bf16)"),
                 ("wire fp16/bf16", WireCodec.path.path, WireCodec.path.why),
+                ("max pooling", Pool2d.pathName, Pool2d.path.rawValue == 0 ? "no vector path on this CPU (or under COHORT_CPU)"
+                    : "2x2 windows of stride 2; other windows in the C loops"),
             ]
             print("kernel family    path          why")
             for (family, path, why) in rows {

@@ -1,3 +1,4 @@
+import CPooling
 import XCTest
 import Cohort
 @testable import CohortNN
@@ -113,6 +114,36 @@ final class MaxPoolInferenceTests: XCTestCase {
             let a = try pool.forward(Var(x), ForwardContext(tape: inference, training: false)).value.scalars
             let b = try pool.forward(Var(x, requiresGrad: true), ForwardContext(tape: training, training: true)).value.scalars
             XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), pool.summary)
+        }
+    }
+
+    /// The layer gives the same maxima and gradients on every pooling path this CPU runs
+    /// (the C test, Tests/CKernelTests/pooling_paths_test.c, compares the kernels on harder inputs).
+    func testEveryPathGivesThePortableMaximaAndGradients() throws {
+        let paths = Pool2d.availablePaths
+        if paths.count == 1 { print("max pooling: only the portable path runs on this CPU (or under COHORT_CPU)") }
+        var rng = RandomStream(seed: 6)
+        let saved = Pool2d.path
+        defer { Pool2d.path = saved }
+        let pool = Pool2d(.max, window: (2, 2))
+        let x = Tensor(zeros: [3, 4, 11, 13])
+        rng.fillUniform(x, -1, 1)
+        func run(_ path: cohort_pool_path) throws -> (y: [Float], gx: [Float]) {
+            Pool2d.path = path
+            let tape = Tape()
+            tape.reset()
+            let input = Var(x, requiresGrad: true)
+            let y = try pool.forward(input, ForwardContext(tape: tape, training: true))
+            let seed = Tensor(zeros: y.shape)
+            for i in 0..<seed.count { seed.pointer[i] = Float(i % 7) - 3 }
+            try tape.backward(y, seed: seed)
+            return (y.value.scalars, input.grad!.scalars)
+        }
+        let portable = try run(COHORT_POOL_PORTABLE)
+        for path in paths {
+            let r = try run(path)
+            XCTAssertEqual(r.y, portable.y, String(cString: cohort_pool_path_name(path)))
+            XCTAssertEqual(r.gx, portable.gx, String(cString: cohort_pool_path_name(path)))
         }
     }
 }

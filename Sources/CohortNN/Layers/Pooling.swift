@@ -1,3 +1,4 @@
+import CPooling
 import Cohort
 
 /// Max or average pooling over NCHW input (no padding; stride defaults to the window).
@@ -11,6 +12,15 @@ public final class Pool2d: Layer {
         self.window = window
         self.stride = stride ?? window
     }
+
+    /// The max-pooling kernel path: the fastest this CPU runs within COHORT_CPU, chosen once
+    /// (tests set another to compare).
+    nonisolated(unsafe) public static var path = cohort_pool_best_path()
+    /// Every path this CPU runs (within COHORT_CPU), and the name of the one in use, for `cohort info`.
+    public static var availablePaths: [cohort_pool_path] {
+        (0..<COHORT_POOL_PATH_COUNT.rawValue).map { cohort_pool_path(rawValue: $0) }.filter { cohort_pool_path_available($0) != 0 }
+    }
+    public static var pathName: String { String(cString: cohort_pool_path_name(path)) }
 
     public var summary: String { "\(kind == .max ? "MaxPool2d" : "AvgPool2d")(\(window.0)x\(window.1), stride \(stride.0))" }
 
@@ -84,47 +94,10 @@ final class PoolNode: TapeNode {
             }
             return
         }
-        if !output.requiresGrad {
-            // Inference: the maximum only (no argmax to store), by the same comparisons.
-            for p in 0..<planes {
-                let src = xs + p * inPlane, dst = ys + p * outPlane
-                for oy in 0..<oH {
-                    for ky in 0..<kH {
-                        let row = src + (oy * sH + ky) * W, out = dst + oy * oW
-                        if ky == 0 { for ox in 0..<oW { out[ox] = row[ox * sW] } }
-                        for kx in (ky == 0 ? 1 : 0)..<kW {
-                            for ox in 0..<oW {
-                                let v = row[ox * sW + kx], best = out[ox]
-                                out[ox] = v > best ? v : best
-                            }
-                        }
-                    }
-                }
-            }
-            return
-        }
-        argmax.withUnsafeMutableBufferPointer { idxBuffer in
-            let idx = idxBuffer.baseAddress!
-            for p in 0..<planes {
-                let src = xs + p * inPlane, dst = ys + p * outPlane, at0 = idx + p * outPlane
-                for oy in 0..<oH {
-                    for ox in 0..<oW {
-                        let first = oy * sH * W + ox * sW
-                        var best = src[first], at = first
-                        for ky in 0..<kH {
-                            let row = first + ky * W
-                            for kx in 0..<kW {
-                                // Selects, not branches: which element wins is data-dependent noise.
-                                let v = src[row + kx], better = v > best
-                                best = better ? v : best
-                                at = better ? row + kx : at
-                            }
-                        }
-                        dst[oy * oW + ox] = best
-                        at0[oy * oW + ox] = Int32(at)
-                    }
-                }
-            }
+        // Max pooling: Sources/CPooling (a vector path for 2x2 windows), the argmax only for a backward pass.
+        argmax.withUnsafeMutableBufferPointer { idx in
+            cohort_maxpool_forward(xs, planes, Int32(H), Int32(W), Int32(kH), Int32(kW), Int32(sH), Int32(sW), ys,
+                                   output.requiresGrad ? idx.baseAddress : nil, Pool2d.path)
         }
     }
 
