@@ -17,17 +17,11 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
-#define COHORT_X86 1
+#if COHORT_X86
 #include <immintrin.h>
-#else
-#define COHORT_X86 0
 #endif
-#if defined(__aarch64__)
-#define COHORT_ARM 1
+#if COHORT_ARM
 #include <arm_neon.h>
-#else
-#define COHORT_ARM 0
 #endif
 
 // The dequantiser's product and bias add are the ONNX graph's Mul then Add, two roundings: no

@@ -2,17 +2,11 @@
 // shipped networks' pooling) on AVX2 and NEON, with the portable loop's comparisons in its order.
 #include "pooling_kernels.h"
 #include "cohort_cpu.h"
-#if defined(__x86_64__)
+#if COHORT_X86
 #include <immintrin.h>
-#define COHORT_X86 1
-#else
-#define COHORT_X86 0
 #endif
-#if defined(__aarch64__)
+#if COHORT_ARM
 #include <arm_neon.h>
-#define COHORT_ARM 1
-#else
-#define COHORT_ARM 0
 #endif
 
 static const struct {

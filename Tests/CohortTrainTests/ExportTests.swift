@@ -61,6 +61,23 @@ final class ExportTests: XCTestCase {
         return (checkpoint, dir.appendingPathComponent("compressed/models/int8.safetensors").path)
     }
 
+    /// `script` on the first `images` test images: onnxruntime's float logits are Cohort's (1e-4),
+    /// onnx's reference evaluator's int8 logits are Cohort's int8 ones (the CSV's 6 digits: %.6g
+    /// rounds by at most half a unit of the 6th digit, 5e-6 of the value) with every argmax the
+    /// same, and onnxruntime runs the int8 graph.
+    func assertExportsAgree(float onnx: String, _ logits: String, int8 onnx8: String, _ logits8: String, images: Int) throws {
+        let r = try CLI.run(["/usr/bin/env", "python3", "-c", Self.script, Self.images, onnx, logits, onnx8, logits8, "\(images)"], timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let figures = r.stdout.split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+        XCTAssertEqual(figures.count, 5, r.stdout)
+        guard figures.count == 5 else { return }
+        XCTAssertLessThan(figures[0], 1e-4, "float logits, onnxruntime against cohort predict")
+        XCTAssertEqual(figures[1], Double(images))
+        XCTAssertLessThan(figures[2], 6e-6, "int8 logits, onnx's reference evaluator on one batch against cohort predict (relative)")
+        XCTAssertEqual(figures[3], 1, "int8 argmax agreement with the reference evaluator")
+        XCTAssertEqual(figures[4], 1, "onnxruntime runs the int8 graph (finite logits of the right shape)")
+    }
+
     func testPredictMatchesEvalAndOnnxruntimeRunsTheExportedModels() throws {
         let dir = try CLI.temporaryDirectory()
         let (float, int8) = try trained(dir)
@@ -93,16 +110,7 @@ final class ExportTests: XCTestCase {
             let r = try CLI.run(["cohort", "export", model, "--onnx", out])
             XCTAssertEqual(r.status, 0, r.stderr)
         }
-        let r = try CLI.run(["/usr/bin/env", "python3", "-c", Self.script, Self.images, onnx, logits, onnx8, logits8], timeout: 120)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let figures = r.stdout.split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
-        XCTAssertEqual(figures.count, 5, r.stdout)
-        XCTAssertLessThan(figures[0], 1e-4, "float logits, onnxruntime against cohort predict")
-        XCTAssertEqual(figures[1], 10_000)
-        // %.6g rounds by at most half a unit of the 6th digit: 5e-6 of the value.
-        XCTAssertLessThan(figures[2], 6e-6, "int8 logits, onnx's reference evaluator on one batch of 10,000 against cohort predict (relative)")
-        XCTAssertEqual(figures[3], 1, "int8 argmax agreement with the reference evaluator")
-        XCTAssertEqual(figures[4], 1, "onnxruntime runs the int8 graph (finite logits of the right shape)")
+        try assertExportsAgree(float: onnx, logits, int8: onnx8, logits8, images: 10_000)
 
         // An int8 prediction does not depend on its batch: one image at a time gives the same logits.
         let single = dir.appendingPathComponent("logits8-batch1.csv").path
@@ -148,15 +156,7 @@ final class ExportTests: XCTestCase {
         }
         let nodes = try CLI.run(["/usr/bin/env", "python3", "-c", "import onnx, sys; print(' '.join(n.op_type for n in onnx.load(sys.argv[1]).graph.node))", onnx8])
         XCTAssertEqual(nodes.stdout.split(separator: " ").filter { $0 == "ConvInteger" }.count, 2, nodes.stdout)
-        let r = try CLI.run(["/usr/bin/env", "python3", "-c", Self.script, Self.images, onnx, logits, onnx8, logits8, "300"], timeout: 300)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let figures = r.stdout.split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
-        XCTAssertEqual(figures.count, 5, r.stdout)
-        XCTAssertLessThan(figures[0], 1e-4, "float logits, onnxruntime against cohort predict")
-        XCTAssertEqual(figures[1], 300)
-        XCTAssertLessThan(figures[2], 6e-6, "int8 logits, onnx's reference evaluator against cohort predict (relative)")
-        XCTAssertEqual(figures[3], 1, "int8 argmax agreement with the reference evaluator")
-        XCTAssertEqual(figures[4], 1, "onnxruntime runs the int8 graph (finite logits of the right shape)")
+        try assertExportsAgree(float: onnx, logits, int8: onnx8, logits8, images: 300)
     }
 
     /// A residual network (a projection shortcut, BatchNorm, LayerNorm, global average pooling)

@@ -5,6 +5,18 @@
 // weaker one. Every kernel family (int8, bf16 rounding, the 16-bit wire codec) chooses its path
 // from cohort_cpu_features(), never from cpuid directly.
 
+/// Which architecture's paths a kernel file compiles (1 or 0), for its `#if`s.
+#if defined(__x86_64__) || defined(__i386__)
+#define COHORT_X86 1
+#else
+#define COHORT_X86 0
+#endif
+#if defined(__aarch64__)
+#define COHORT_ARM 1
+#else
+#define COHORT_ARM 0
+#endif
+
 /// Feature bits. A bit is set only when the OS also saves the registers it needs.
 enum {
     COHORT_CPU_AVX2 = 1u << 0,         // AVX2, FMA and F16C together (Haswell, Zen 1 on)
