@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
 //   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16, CCPU
-//   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels; also the CLI, for `bench int8`), CPooling;
+//   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels; also the CLI, for `bench int8`), CPooling, CNormalization;
 //   CohortDistributed -> CMPI, CAtomics, CWire; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
 // resolved with pkg-config (ompi-c, openblas, zlib); CDNNL (oneDNN 2.x) links libdnnl directly, since
@@ -51,7 +51,10 @@ let package = Package(
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),
         // Max pooling (AVX2 and NEON for 2x2 windows, chosen at run time).
         .target(name: "CPooling", dependencies: ["CCPU"], path: "Sources/CPooling", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "CohortNN", dependencies: ["Cohort", "CohortFormats", "CInt8", "CPooling"], path: "Sources/CohortNN"),
+        // Batch normalisation's loops; -ffp-contract=off keeps each path's multiplies and adds unfused, as the
+        // portable loops compute them (the paths agree bit for bit).
+        .target(name: "CNormalization", dependencies: ["CCPU"], path: "Sources/CNormalization", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "CohortNN", dependencies: ["Cohort", "CohortFormats", "CInt8", "CPooling", "CNormalization"], path: "Sources/CohortNN"),
         .target(name: "CAtomics", path: "Sources/CAtomics"),
         // Gradients to and from 16 bits on the wire (F16C chosen at run time, a portable path elsewhere).
         .target(name: "CWire", dependencies: ["CCPU"], path: "Sources/CWire", cSettings: [.unsafeFlags(["-O3"])]),
@@ -75,7 +78,7 @@ let package = Package(
         .testTarget(name: "CohortDataTests", dependencies: ["Cohort", "CohortData", "CZlib"], path: "Tests/CohortDataTests"),
         .testTarget(name: "CohortOptimTests", dependencies: ["Cohort", "CohortOptim"], path: "Tests/CohortOptimTests"),
         .testTarget(name: "CohortFormatsTests", dependencies: ["Cohort", "CohortFormats"], path: "Tests/CohortFormatsTests"),
-        .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN", "CInt8", "CPooling"], path: "Tests/CohortNNTests"),
+        .testTarget(name: "CohortNNTests", dependencies: ["Cohort", "CohortNN", "CInt8", "CPooling", "CNormalization"], path: "Tests/CohortNNTests"),
         .testTarget(name: "CohortTrainTests", dependencies: ["Cohort", "CohortNN", "CohortOptim", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain", "CZlib", "CWire"],
                     path: "Tests/CohortTrainTests"),
         .testTarget(name: "CohortDistillTests", dependencies: ["Cohort", "CohortNN", "CohortData", "CohortFormats", "CohortDistributed", "CohortTrain", "CohortDistill"],

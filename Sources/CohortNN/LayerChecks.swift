@@ -97,6 +97,8 @@ public enum LayerChecks {
         checks.append(layer("Dropout (eval)", Dropout(0.4), input: rnd([4, 5]), training: false, rng: &r))
         checks.append(layer("BatchNorm1d (training)", BatchNorm(features: 3, spatial: false), input: rnd([6, 3]), rng: &r))
         checks.append(layer("BatchNorm2d (training)", BatchNorm(features: 2, spatial: true), input: rnd([3, 2, 2, 3]), rng: &r))
+        // Rows of 3 x 5: one vector of 8 and a tail of 7 on the vector paths (the rows above are all tail).
+        checks.append(layer("BatchNorm2d (training, rows of 15)", BatchNorm(features: 3, spatial: true), input: rnd([2, 3, 3, 5]), rng: &r))
         checks.append(layer("BatchNorm2d (eval)", BatchNorm(features: 2, spatial: true), input: rnd([3, 2, 2, 3]), training: false, rng: &r))
         checks.append(layer("ReLU", Activation(.relu), input: rnd([3, 4]), rng: &r))
         checks.append(layer("LeakyReLU", Activation(.leakyRelu(slope: 0.2)), input: rnd([3, 4]), rng: &r))

@@ -35,6 +35,8 @@ struct InfoCommand: ParsableCommand {
                 ("wire fp16/bf16", WireCodec.path.path, WireCodec.path.why),
                 ("max pooling", Pool2d.pathName, Pool2d.path.rawValue == 0 ? "no vector path on this CPU (or under COHORT_CPU)"
                     : "2x2 windows of stride 2; other windows in the C loops"),
+                ("batch norm", BatchNorm.pathName, BatchNorm.path.rawValue == 0 ? "no vector path on this CPU (or under COHORT_CPU)"
+                    : "8 floats a step, sums in double, the portable loops' results"),
             ]
             print("kernel family    path          why")
             for (family, path, why) in rows {

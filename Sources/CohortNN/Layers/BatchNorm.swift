@@ -1,7 +1,9 @@
+import CNormalization
 import Cohort
 
 /// Batch normalisation (Ioffe & Szegedy 2015) over [B, C] (1d) or [B, C, H, W] (2d), per channel.
-/// Training uses the batch's statistics and updates running ones (momentum as in PyTorch: running =
+/// The loops are Sources/CNormalization's (vector paths chosen from the CPU). Training uses the
+/// batch's statistics and updates running ones (momentum as in PyTorch: running =
 /// (1 - m) running + m batch, with the unbiased variance); evaluation uses the running statistics.
 public final class BatchNorm: Layer {
     public let features: Int
@@ -9,6 +11,15 @@ public final class BatchNorm: Layer {
     public let momentum: Float, epsilon: Float
     public let scale: Parameter, shift: Parameter
     public let runningMean: Parameter, runningVar: Parameter
+
+    /// The kernel path (Sources/CNormalization): the fastest this CPU runs within COHORT_CPU, chosen
+    /// once (tests set another to compare).
+    nonisolated(unsafe) public static var path = cohort_norm_best_path()
+    /// Every path this CPU runs (within COHORT_CPU), and the name of the one in use, for `cohort info`.
+    public static var availablePaths: [cohort_norm_path] {
+        (0..<COHORT_NORM_PATH_COUNT.rawValue).map { cohort_norm_path(rawValue: $0) }.filter { cohort_norm_path_available($0) != 0 }
+    }
+    public static var pathName: String { String(cString: cohort_norm_path_name(path)) }
 
     public init(features: Int, spatial: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) {
         self.features = features; self.spatial = spatial
@@ -53,6 +64,7 @@ final class BatchNormNode: TapeNode {
     let output: Var
     let xhat: Tensor
     let mean: Tensor, invStd: Tensor  // per channel, from the batch (training) or running stats (eval)
+    let variance: Tensor  // per channel, the batch's (biased), for the running variance
     let batch: Int, inner: Int  // inner = H*W (1 for 1d)
 
     init(layer: BatchNorm, shape: [Int], requiresGrad: Bool) {
@@ -61,80 +73,41 @@ final class BatchNormNode: TapeNode {
         output = Var(output: shape, requiresGrad: requiresGrad)
         xhat = Tensor(zeros: shape)
         mean = Tensor(zeros: [layer.features]); invStd = Tensor(zeros: [layer.features])
+        variance = Tensor(zeros: [layer.features])
         batch = shape[0]
         inner = shape.count == 4 ? shape[2] * shape[3] : 1
     }
 
     func forward() {
-        let C = layer.features, N = batch * inner
-        let xs = x.value.pointer, ys = output.value.pointer, xh = xhat.pointer
+        let C = layer.features
+        let xs = x.value.pointer, ys = output.value.pointer
+        let xh: UnsafeMutablePointer<Float>? = output.requiresGrad ? xhat.pointer : nil  // x-hat only for a backward pass
         let mu = mean.pointer, istd = invStd.pointer
         let gamma = layer.scale.value.pointer, beta = layer.shift.value.pointer
         let rm = layer.runningMean.value.pointer, rv = layer.runningVar.value.pointer
-        for c in 0..<C {
-            if training {
-                var s = 0.0, ss = 0.0  // Float64 sums: N can be large and the data uncentred
-                for b in 0..<batch {
-                    let p = xs + (b * C + c) * inner
-                    for i in 0..<inner { let v = Double(p[i]); s += v; ss += v * v }
-                }
-                let m = s / Double(N)
-                let variance = Swift.max(ss / Double(N) - m * m, 0)
-                mu[c] = Float(m)
-                istd[c] = Float(1 / (variance + Double(layer.epsilon)).squareRoot())
-                let unbiased = N > 1 ? variance * Double(N) / Double(N - 1) : variance
-                rm[c] = (1 - layer.momentum) * rm[c] + layer.momentum * Float(m)
-                rv[c] = (1 - layer.momentum) * rv[c] + layer.momentum * Float(unbiased)
-            } else {
-                mu[c] = rm[c]
-                istd[c] = 1 / (rv[c] + layer.epsilon).squareRoot()
+        let path = BatchNorm.path
+        if training {
+            cohort_batchnorm_forward_training(xs, batch, C, inner, gamma, beta, layer.epsilon, mu, variance.pointer, istd, xh, ys, path)
+            let n = Double(batch * inner), m = layer.momentum
+            for c in 0..<C {
+                let unbiased = n > 1 ? Double(variance.pointer[c]) * n / (n - 1) : Double(variance.pointer[c])
+                rm[c] = (1 - m) * rm[c] + m * mu[c]
+                rv[c] = (1 - m) * rv[c] + m * Float(unbiased)
             }
-            // The channel's constants in locals (the compiler cannot hoist loads through the stores),
-            // and x-hat kept only for a backward pass: inference (teachers) skips that store.
-            let m = mu[c], sd = istd[c], g = gamma[c], bt = beta[c]
-            for b in 0..<batch {
-                let off = (b * C + c) * inner
-                if output.requiresGrad {
-                    for i in 0..<inner {
-                        let h = (xs[off + i] - m) * sd
-                        xh[off + i] = h
-                        ys[off + i] = h * g + bt
-                    }
-                } else if training {
-                    for i in 0..<inner { ys[off + i] = (xs[off + i] - m) * sd * g + bt }
-                } else {
-                    // Inference in the order of ONNX's reference evaluator, g (x - m) / sqrt(v + eps) + b,
-                    // so an int8 network's export quantises exactly the values Cohort does.
-                    let root = (rv[c] + layer.epsilon).squareRoot()
-                    for i in 0..<inner { ys[off + i] = g * (xs[off + i] - m) / root + bt }
-                }
-            }
+        } else if output.requiresGrad {
+            for c in 0..<C { mu[c] = rm[c]; istd[c] = 1 / (rv[c] + layer.epsilon).squareRoot() }
+            cohort_batchnorm_normalize(xs, batch, C, inner, mu, istd, gamma, beta, xh, ys, path)
+        } else {
+            // Inference in the order of ONNX's reference evaluator, g (x - m) / sqrt(v + eps) + b,
+            // so an int8 network's export quantises exactly the values Cohort does.
+            cohort_batchnorm_forward_inference(xs, batch, C, inner, gamma, beta, rm, rv, layer.epsilon, ys, path)
         }
     }
 
     func backward() {
-        let C = layer.features, N = Float(batch * inner)
-        let gy = output.grad!.pointer, xh = xhat.pointer, istd = invStd.pointer
-        let gamma = layer.scale.value.pointer
-        for c in 0..<C {
-            var sumG: Float = 0, sumGX: Float = 0
-            for b in 0..<batch {
-                let off = (b * C + c) * inner
-                for i in 0..<inner { sumG += gy[off + i]; sumGX += gy[off + i] * xh[off + i] }
-            }
-            if layer.scale.variable.requiresGrad { layer.scale.variable.grad!.pointer[c] += sumGX }
-            if layer.shift.variable.requiresGrad { layer.shift.variable.grad!.pointer[c] += sumG }
-            guard x.requiresGrad else { continue }
-            let gx = x.grad!.pointer
-            let k = gamma[c] * istd[c]
-            for b in 0..<batch {
-                let off = (b * C + c) * inner
-                if training {  // dx = gamma istd / N (N dy - sum dy - xhat sum(dy xhat))
-                    for i in 0..<inner { gx[off + i] += k / N * (N * gy[off + i] - sumG - xh[off + i] * sumGX) }
-                } else {
-                    for i in 0..<inner { gx[off + i] += k * gy[off + i] }
-                }
-            }
-        }
+        let scale = layer.scale.variable, shift = layer.shift.variable
+        cohort_batchnorm_backward(output.grad!.pointer, xhat.pointer, batch, layer.features, inner, layer.scale.value.pointer,
+                                  invStd.pointer, training ? 1 : 0, scale.requiresGrad ? scale.grad!.pointer : nil,
+                                  shift.requiresGrad ? shift.grad!.pointer : nil, x.requiresGrad ? x.grad!.pointer : nil, BatchNorm.path)
     }
 }
