@@ -88,6 +88,22 @@ final class ConvPathTests: XCTestCase {
         }
     }
 
+    /// No shipped convolution's weight gradient runs oneDNN's gemm fallback (5.4 GFLOP/s on the cnn's
+    /// 1-channel first layer on AVX2): there it is Cohort's im2col + sgemm, which the test above
+    /// compares with the im2col path.
+    func testNoWeightGradientRunsOneDNNsGemmConvolution() throws {
+        guard let dnnl = DNNL.shared else { throw XCTSkip("oneDNN has no CPU engine here") }
+        for s in Self.shipped {
+            let layer = Conv2d(s.inC, s.outC, kernel: (s.kernel, s.kernel), stride: (s.stride, s.stride), padding: (s.padding, s.padding), bias: s.bias)
+            let conv = try DNNLConvolution(dnnl: dnnl, batch: 64, geometry: try layer.geometry([64, s.inC, s.size, s.size]),
+                                           outChannels: s.outC, bias: s.bias, training: true)
+            try conv.prepareBackward(data: false, weights: true)
+            let implementation = try XCTUnwrap(conv.weightGradientImplementation, s.name)
+            print("\(s.name): weight gradient by \(implementation)")
+            XCTAssertTrue(implementation == "im2col+sgemm" || !implementation.contains("gemm"), "\(s.name): \(implementation)")
+        }
+    }
+
     /// A convolution whose input rows are partly never read (floor division of the output size, so
     /// oneDNN's right padding is negative), with channels that fill no whole 8- or 16-channel block.
     func testOddShapesMatch() throws {

@@ -20,6 +20,9 @@ public final class DNNLConvolution {
     private let x: DNNLLayoutCopy, w: DNNLLayoutCopy, y: DNNLLayoutCopy
     private var data: (primitive: DNNLPrimitive, dy: DNNLLayoutCopy, w: DNNLLayoutCopy, dx: DNNLLayoutCopy)?
     private var weights: (primitive: DNNLPrimitive, x: DNNLLayoutCopy, dy: DNNLLayoutCopy, dw: DNNLLayoutCopy)?
+    /// One image's im2col columns [channels*kh*kw, outPixels], when the weight gradient is Cohort's
+    /// im2col + sgemm instead of the primitive (see `prepareBackward`).
+    private var columns: UnsafeMutablePointer<Float>?
     /// The bias gradient as oneDNN writes it (overwritten), added into the caller's.
     private let biasGradient: UnsafeMutablePointer<Float>?
 
@@ -64,7 +67,11 @@ public final class DNNLConvolution {
         biasGradient = bias && training ? .allocate(capacity: outChannels) : nil
     }
 
-    deinit { biasGradient?.deallocate() }
+    /// What computes the weight gradient: oneDNN's implementation ("jit:avx2"), or "im2col+sgemm"
+    /// where oneDNN would fall back to its gemm convolution; nil before `prepareBackward`.
+    public private(set) var weightGradientImplementation: String?
+
+    deinit { biasGradient?.deallocate(); columns?.deallocate() }
 
     private static func desc(_ dims: [Int], _ tag: dnnl_format_tag_t) throws -> dnnl_memory_desc_t {
         var d = dnnl_memory_desc_t()
@@ -118,6 +125,16 @@ public final class DNNLConvolution {
                 try DNNLPrimitive(dnnl: dnnl, descriptor: UnsafeRawPointer($0), hint: forwardPrimitive, what: "\(what) (backward weights)",
                                   arguments: hasBias ? [.src, .diffDst, .diffWeights, .diffBias] : [.src, .diffDst, .diffWeights])
             }
+            weightGradientImplementation = p.implementation
+            if p.implementation.contains("gemm") {
+                // oneDNN's gemm convolution (its im2col fallback, for a first layer of fewer than 8
+                // channels) ran the cnn's first weight gradient at 5.4 GFLOP/s, 4.6 ms of a 46 ms
+                // step on an AVX2 EPYC; im2col per image and one OpenBLAS sgemm each do it faster
+                // (docs/benchmarks.md).
+                columns = .allocate(capacity: geometry.channels * geometry.kernelH * geometry.kernelW * geometry.outPixels)
+                weightGradientImplementation = "im2col+sgemm"
+                return
+            }
             let dyLayout = p.layout(of: .diffDst)
             weights = (p, x.holds(p.layout(of: .src)) ? x : try copy(of: p.layout(of: .src), plain: plain.src),
                        data.map { $0.dy.holds(dyLayout) } == true ? data!.dy : try copy(of: dyLayout, plain: plain.dst),
@@ -142,7 +159,12 @@ public final class DNNLConvolution {
             data.primitive.execute()
             data.dx.write(dx)
         }
-        guard dweight != nil || dbias != nil, let weights else { return }
+        guard dweight != nil || dbias != nil else { return }
+        if let columns {
+            weightGradientByIm2col(x: px, dy: pdy, columns: columns, dweight: dweight, dbias: dbias)
+            return
+        }
+        guard let weights else { return }
         let p = weights.primitive
         p.bind(0, weights.x === x ? x.current! : weights.x.read(px))
         p.bind(1, dyRead && weights.dy === data?.dy ? weights.dy.current! : weights.dy.read(pdy))
@@ -153,5 +175,33 @@ public final class DNNLConvolution {
         if let dbias, let biasGradient {
             for o in 0..<outChannels { dbias[o] += biasGradient[o] }
         }
+    }
+
+    /// dweight [out, channels*kh*kw] += dy_b [out, outPixels] x columns_b^T, image by image, and
+    /// dbias += dy summed over images and pixels.
+    private func weightGradientByIm2col(x px: UnsafePointer<Float>, dy pdy: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
+                                        dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?) {
+        let g = geometry, P = g.outPixels, K = g.channels * g.kernelH * g.kernelW, O = outChannels
+        let imageSize = g.channels * g.height * g.width
+        for b in 0..<batch {
+            let dyImage = pdy + b * O * P
+            if let dweight {
+                Im2col.forward(px + b * imageSize, g, cols: columns, ldc: P)
+                BLAS.sgemm(transA: false, transB: true, m: O, n: K, k: P, a: dyImage, lda: P, b: columns, ldb: P, beta: 1, c: dweight, ldc: K)
+            }
+            if let dbias {
+                for o in 0..<O { dbias[o] += Self.sum(dyImage + o * P, P) }
+            }
+        }
+    }
+
+    /// The sum of n floats in 8 lanes (a running scalar sum cannot be vectorised: it fixes the order).
+    private static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n { lanes += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
+        var total = lanes.sum()
+        while i < n { total += p[i]; i += 1 }
+        return total
     }
 }
