@@ -108,7 +108,7 @@ public final class DNNLConvolution {
                     w.holds(p.layout(of: .weights)) ? w : try copy(of: p.layout(of: .weights), plain: plain.weights),
                     try DNNLLayoutCopy(dnnl: dnnl, plain: plain.src, layout: p.layout(of: .diffSrc), toPlain: true, accumulate: true, what: what))
         }
-        if needsWeights && weights == nil {
+        if needsWeights && weights == nil && columns == nil {  // made once: the primitive, or the columns in its stead
             // The forward's source layout, not `any`: for a first layer of fewer than 8 channels
             // the forward reads plain NCHW, where `any` would pad the channels to a block of 8
             // and the weight gradient would do 8 times the work (7.7 ms against 1.1 for the forward
