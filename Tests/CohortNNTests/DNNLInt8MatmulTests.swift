@@ -63,6 +63,27 @@ final class DNNLInt8MatmulTests: XCTestCase {
         XCTAssertEqual(first, second)
     }
 
+    /// The pointer `prepare` returns stays valid when the caller lets go of its weights: the
+    /// product keeps them (bench int8 once ran a 784x512 product on weights it had dropped).
+    func testTheProductKeepsTheWeightsItPrepared() throws {
+        try skipWithoutOneDNN()
+        let dnnl = try XCTUnwrap(DNNL.shared)
+        let (m, k, n) = (2, 784, 512)
+        let product = try DNNLInt8Matmul(dnnl: dnnl, m: m, n: n, k: k)
+        weak var dropped: DNNLInt8Weights?
+        let prepared: UnsafeRawPointer = try {
+            let w = [Int8](repeating: 1, count: n * k)
+            let weights = w.withUnsafeBufferPointer { DNNLInt8Weights(values: $0.baseAddress!, n: n, k: k) }
+            dropped = weights
+            return try product.prepare(weights)
+        }()
+        XCTAssertNotNil(dropped, "the product no longer holds the weights its prepared pointer is into")
+        let a = [UInt8](repeating: 2, count: m * DNNLInt8Matmul.paddedK(k))
+        var c = [Int32](repeating: 0, count: m * n)
+        product.run(a: a, weights: prepared, c: &c)
+        XCTAssertEqual(Set(c), [Int32(2 * k)])
+    }
+
     /// An int8 Linear layer gives the same floats on either backend, for batches of 1, an odd size and 64.
     func testInt8LinearIsTheSameOnBothBackends() throws {
         try skipWithoutOneDNN()

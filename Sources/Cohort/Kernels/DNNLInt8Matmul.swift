@@ -65,6 +65,10 @@ public final class DNNLInt8Matmul {
     public var implementation: String { primitive.implementation }
     private let dnnl: DNNL
     private let primitive: DNNLPrimitive
+    /// The weights `prepare` returned a pointer into: kept, so the pointer lives as long as this
+    /// product (a caller that dropped its own reference ran on freed memory: bench int8's 784x512
+    /// oneDNN rival crashed on a VNNI Zen 4 once the allocator unmapped it).
+    private var preparedWeights: [DNNLInt8Weights] = []
 
     public static func paddedK(_ k: Int) -> Int { (k + 3) / 4 * 4 }
 
@@ -95,11 +99,14 @@ public final class DNNLInt8Matmul {
     }
 
     /// The weights in this primitive's layout (reordered on the first call for this layout, then
-    /// kept by `weights`): call once when the product is made, then pass to `run` every time.
+    /// kept by `weights`, which this product keeps too): call once when the product is made, then
+    /// pass to `run` every time.
     public func prepare(_ weights: DNNLInt8Weights) throws -> UnsafeRawPointer {
         precondition(weights.n == n && weights.k == k, "DNNLInt8Matmul: weights \(weights.n)x\(weights.k) for a product of \(n)x\(k)")
         var desc = primitive.layout(of: .weights)
-        return UnsafeRawPointer(try weights.data(for: &desc, dnnl: dnnl))
+        let data = try weights.data(for: &desc, dnnl: dnnl)
+        if !preparedWeights.contains(where: { $0 === weights }) { preparedWeights.append(weights) }
+        return UnsafeRawPointer(data)
     }
 
     /// C = A W: `a` [m][paddedK(k)] bytes, `weights` from `prepare`, `c` [m][n].
