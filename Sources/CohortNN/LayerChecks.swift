@@ -66,6 +66,13 @@ public enum LayerChecks {
             layer("Conv2d (2x3, stride 2) [\(p)]", Conv2d(1, 2, kernel: (2, 3), stride: (2, 2)), input: rnd([2, 1, 6, 7]), convolution: path, rng: &r),
             layer("Conv2d (9 -> 10, 3x3, stride 2, pad 1) [\(p)]", Conv2d(9, 10, kernel: (3, 3), stride: (2, 2), padding: (1, 1)),
                   input: rnd([2, 9, 5, 5]), convolution: path, rng: &r),
+            // A whole block of 16 channels, 3x3 stride 1: the shape the winograd path runs Winograd on.
+            // Its sums of 144 products round the finite differences of the smallest gradients to
+            // 0.6-1.4e-2 of themselves on every path, so errors are taken against each tensor's largest.
+            { var c = layer("Conv2d (16 -> 16, 3x3, pad 1) [\(p)]", Conv2d(16, 16, kernel: (3, 3), padding: (1, 1)),
+                            input: rnd([2, 16, 5, 6]), convolution: path, rng: &r)
+              c.tensorScaledFloor = true
+              return c }(),
             // Residual blocks: x reaches the sum through the body and the shortcut, so its gradient is
             // the sum of both. Tanh rather than ReLU: no kink for a finite difference to straddle.
             layer("Residual (identity shortcut) [\(p)]", Residual(body: Sequential([conv(2, 2, 3), Activation(.tanh), conv(2, 2, 3)])),

@@ -1,10 +1,17 @@
 import CDNNL
 
-/// How Conv2d computes: im2col plus one `GEMM` (portable, and the reference in tests), or oneDNN's
-/// convolution primitives (`DNNLConvolution`).
+/// How Conv2d computes: im2col plus one `GEMM` (portable, and the reference in tests), oneDNN's
+/// direct convolution primitives (`DNNLConvolution`), or those with oneDNN's Winograd F(4x4, 3x3)
+/// primitives wherever it has them (3x3 stride 1, channels in blocks of 16; AVX-512 only in
+/// oneDNN 2.6), which cut the resnet step's convolutions from 40 to 33 ms on a Zen 4
+/// (docs/benchmarks.md).
 public enum ConvolutionPath: String, Sendable, CaseIterable {
     case im2col
     case oneDNN = "onednn"
+    case winograd
+
+    /// Whether convolutions on this path run on oneDNN's primitives.
+    public var usesOneDNN: Bool { self != .im2col }
 
     /// Overrides the choice for every Conv2d node made afterwards (`cohort bench train --conv-path`, tests).
     nonisolated(unsafe) public static var override: ConvolutionPath?
@@ -15,15 +22,18 @@ public enum ConvolutionPath: String, Sendable, CaseIterable {
     /// ask for each path), else `override`, decides where oneDNN can run.
     public static func chosen(for precision: MatmulPrecision, requested: ConvolutionPath? = nil) -> ConvolutionPath {
         guard precision == .fp32, DNNL.shared != nil else { return .im2col }
-        return requested ?? override ?? (oneDNNHasVectorKernels ? .oneDNN : .im2col)
+        return requested ?? override ?? (oneDNNHasWinograd ? .winograd : oneDNNHasVectorKernels ? .oneDNN : .im2col)
     }
 
-    /// The paths fp32 training takes in this process, which the gradient checks cover: im2col, and
-    /// oneDNN where it is chosen by default (AVX2 or wider). Under the SSE4.1 cap oneDNN runs a
+    /// The paths fp32 training takes in this process, which the gradient checks cover: im2col,
+    /// oneDNN where it is chosen by default (AVX2 or wider), and Winograd where oneDNN has it. Under the SSE4.1 cap oneDNN runs a
     /// gemm-based convolution nothing chooses; `ConvPathTests` still compares it with im2col there,
     /// but the finite differences of the noisiest check (a residual block with batch norm, whose
     /// rounding noise is about 1e-4 against a floor of 1e-2) went past the tolerance on it.
-    public static var available: [ConvolutionPath] { DNNL.shared != nil && oneDNNHasVectorKernels ? [.im2col, .oneDNN] : [.im2col] }
+    public static var available: [ConvolutionPath] {
+        guard DNNL.shared != nil, oneDNNHasVectorKernels else { return [.im2col] }
+        return oneDNNHasWinograd ? [.im2col, .oneDNN, .winograd] : [.im2col, .oneDNN]
+    }
 
     /// Whether oneDNN dispatches to AVX2 or wider here (under `COHORT_CPU=portable` it is capped to SSE4.1).
     static var oneDNNHasVectorKernels: Bool {
@@ -34,10 +44,20 @@ public enum ConvolutionPath: String, Sendable, CaseIterable {
         }
     }
 
+    /// Whether oneDNN runs Winograd convolutions here: its f32 ones are AVX-512 kernels
+    /// (jit_wino_4x3:avx512_core); elsewhere it refuses them and every layer stays direct.
+    static var oneDNNHasWinograd: Bool {
+        switch DNNL.effectiveISA {
+        case dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx: return true
+        default: return false
+        }
+    }
+
     /// Why fp32 convolutions run where `chosen(for: .fp32)` says (`cohort info`).
     public static var reason: String {
         if DNNL.shared == nil { return "oneDNN has no CPU engine" }
         if let override { return "forced to \(override.rawValue)" }
+        if oneDNNHasWinograd { return "oneDNN's primitives on \(DNNL.isa), Winograd for 3x3 stride 1 in blocks of 16 channels; bf16 stays on im2col" }
         return oneDNNHasVectorKernels ? "oneDNN's convolution primitives on \(DNNL.isa); bf16 stays on im2col"
             : "oneDNN is capped to \(DNNL.isa) (COHORT_CPU=\(CPU.cap))"
     }

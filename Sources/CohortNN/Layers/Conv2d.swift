@@ -47,13 +47,14 @@ public final class Conv2d: Layer {
         if let int8, !tape.isRecording { return try int8Forward(x, int8, tape) }
         let rg = tape.isRecording && (x.requiresGrad || weight.variable.requiresGrad)
         let precision = ctx.precision
-        if ConvolutionPath.chosen(for: precision, requested: ctx.convolution) == .oneDNN, let dnnl = DNNL.shared {
+        let path = ConvolutionPath.chosen(for: precision, requested: ctx.convolution)
+        if path.usesOneDNN, let dnnl = DNNL.shared {
             let n = try tape.node(Conv2dDNNLNode.self, reusable: {
-                $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg
+                $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg && $0.convolution.winogradRequested == (path == .winograd)
             }) {
                 Conv2dDNNLNode(layer: self, requiresGrad: rg,
                                convolution: try DNNLConvolution(dnnl: dnnl, batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels,
-                                                                bias: bias != nil, training: rg))
+                                                                bias: bias != nil, training: rg, winograd: path == .winograd))
             }
             n.x = x
             try n.convolution.prepareBackward(data: rg && x.requiresGrad, weights: rg && (weight.variable.requiresGrad || bias?.variable.requiresGrad == true))
