@@ -314,8 +314,14 @@ __attribute__((target("avx512f,avx512bw"))) static void quantize_rows_avx512(con
             lo0 = _mm512_min_ps(a, lo0), hi0 = _mm512_max_ps(a, hi0);
             i += 16;
         }
+        // The last k % 16 lanes in one masked load; the lanes past k read as 0, which the range
+        // holds already (it starts at [0, 0]). A NaN is dropped here as widen_range drops it.
+        __mmask16 tail = (__mmask16)((1u << (k - i)) - 1);
+        if (tail) {
+            __m512 a = _mm512_maskz_loadu_ps(tail, src + i);
+            lo1 = _mm512_min_ps(a, lo1), hi1 = _mm512_max_ps(a, hi1);
+        }
         float lo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1)), hi = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
-        for (; i < k; i++) widen_range(src[i], &lo, &hi);
 
         uint8_t zero_point;
         float scale = scales[row] = row_scale(lo, hi, &zero_point);
@@ -328,7 +334,10 @@ __attribute__((target("avx512f,avx512bw"))) static void quantize_rows_avx512(con
             __m512i v = quantize16_avx512(_mm512_loadu_ps(src + j), s, inv, z, multiply);
             _mm_storeu_si128((__m128i *)(dst + j), _mm512_cvtepi32_epi8(v));
         }
-        for (; j < k; j++) dst[j] = quantize1(src[j], scale, zero_point);
+        if (tail) {
+            __m512i v = quantize16_avx512(_mm512_maskz_loadu_ps(tail, src + j), s, inv, z, multiply);
+            _mm512_mask_cvtepi32_storeu_epi8(dst + j, tail, v);
+        }
         memset(dst + k, 0, (size_t)(ldq - k));
     }
 }
