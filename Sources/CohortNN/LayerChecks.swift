@@ -51,7 +51,14 @@ public enum LayerChecks {
             layer("Conv2d (6 -> 4, 3x3) [\(p.rawValue)]", Conv2d(6, 4, kernel: (3, 3)), input: rnd([2, 6, 5, 5]), precision: p, rng: &r),
             layer("Sequential MLP [\(p.rawValue)]", Sequential([Linear(6, 5), Activation(.tanh), Linear(5, 3)]), input: rnd([4, 6]), precision: p, rng: &r),
         ]
-        return checks.map { var c = $0; c.tensorScaledFloor = true; return c }
+        return checks.map(tensorScaled)
+    }
+
+    /// `check` with its errors taken against each tensor's largest gradient (`GradCheck.tensorScaledFloor`).
+    static func tensorScaled(_ check: GradCheck) -> GradCheck {
+        var c = check
+        c.tensorScaledFloor = true
+        return c
     }
 
     /// The checks with convolutions, on one path (named in brackets): `all` runs them on each.
@@ -69,10 +76,8 @@ public enum LayerChecks {
             // A whole block of 16 channels, 3x3 stride 1: the shape the winograd path runs Winograd on.
             // Its sums of 144 products round the finite differences of the smallest gradients to
             // 0.6-1.4e-2 of themselves on every path, so errors are taken against each tensor's largest.
-            { var c = layer("Conv2d (16 -> 16, 3x3, pad 1) [\(p)]", Conv2d(16, 16, kernel: (3, 3), padding: (1, 1)),
-                            input: rnd([2, 16, 5, 6]), convolution: path, rng: &r)
-              c.tensorScaledFloor = true
-              return c }(),
+            tensorScaled(layer("Conv2d (16 -> 16, 3x3, pad 1) [\(p)]", Conv2d(16, 16, kernel: (3, 3), padding: (1, 1)),
+                               input: rnd([2, 16, 5, 6]), convolution: path, rng: &r)),
             // Residual blocks: x reaches the sum through the body and the shortcut, so its gradient is
             // the sum of both. Tanh rather than ReLU: no kink for a finite difference to straddle.
             layer("Residual (identity shortcut) [\(p)]", Residual(body: Sequential([conv(2, 2, 3), Activation(.tanh), conv(2, 2, 3)])),

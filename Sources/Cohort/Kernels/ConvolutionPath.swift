@@ -46,12 +46,7 @@ public enum ConvolutionPath: String, Sendable, CaseIterable {
 
     /// Whether oneDNN runs Winograd convolutions here: its f32 ones are AVX-512 kernels
     /// (jit_wino_4x3:avx512_core); elsewhere it refuses them and every layer stays direct.
-    static var oneDNNHasWinograd: Bool {
-        switch DNNL.effectiveISA {
-        case dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx: return true
-        default: return false
-        }
-    }
+    static var oneDNNHasWinograd: Bool { DNNL.runsAVX512 }
 
     /// Why fp32 convolutions run where `chosen(for: .fp32)` says (`cohort info`).
     public static var reason: String {

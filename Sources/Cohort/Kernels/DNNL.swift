@@ -18,6 +18,15 @@ public final class DNNL {
         return dnnl_get_effective_cpu_isa()
     }
 
+    /// Whether oneDNN dispatches to its AVX-512 kernels (avx512_core and above, within the cap):
+    /// where its f32 matmul is brgemm and where it has Winograd convolutions.
+    public static var runsAVX512: Bool {
+        switch effectiveISA {
+        case dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx: return true
+        default: return false
+        }
+    }
+
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
     /// Primitive executions so far.

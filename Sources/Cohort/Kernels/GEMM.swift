@@ -75,12 +75,7 @@ public final class GEMM {
     static let gemmJitOneDNNLimit = 1 << 25
 
     /// Whether oneDNN's f32 matmul is brgemm here (AVX-512 and above), rather than gemm:jit.
-    static let oneDNNRunsBrgemm: Bool = {
-        switch DNNL.effectiveISA {
-        case dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx: return true
-        default: return false
-        }
-    }()
+    static let oneDNNRunsBrgemm = DNNL.runsAVX512
 
     /// Why fp32 products run where they do (`cohort info`).
     public static var fp32BackendReason: String {
