@@ -13,6 +13,8 @@ public final class Model {
     public let parameters: ParameterArena
     /// Non-trainable state saved with the model, in an arena of its own.
     public let buffers: ParameterArena
+    /// The spec the network was built from, when it was (what batch norm folding rebuilds).
+    public let spec: ModelSpec?
     /// Inference runs on a tape that records nothing: its ops reuse their buffers from one batch to
     /// the next, so predicting allocates only when the batch shape changes.
     private let inference = Tape(recording: false)
@@ -21,13 +23,14 @@ public final class Model {
 
     /// `network` built for examples of `inputShape`; its parameters keep their current values.
     /// `parameterStorage`, when given, holds the parameter arena (Hogwild's shared segment).
-    public init(network: Sequential, inputShape: [Int], parameterStorage: Storage? = nil) throws {
+    public init(network: Sequential, inputShape: [Int], parameterStorage: Storage? = nil, spec: ModelSpec? = nil) throws {
         let out = try network.outputShape(for: [1] + inputShape)
         guard out.count == 2 else {
             throw CohortError.invalid("model: the last layer gives \(shapeString(Array(out.dropFirst()))) per example; end with a flatten or linear layer")
         }
         self.network = network
         self.inputShape = inputShape
+        self.spec = spec
         outputCount = out[1]
         parameters = ParameterArena(network.namedParameters(), storage: parameterStorage)
         buffers = ParameterArena(network.namedBuffers())
@@ -37,7 +40,7 @@ public final class Model {
     /// The model a spec describes, for examples of `inputShape` (its weights as the layers
     /// initialise them: call `initialize` or `load`).
     public convenience init(spec: ModelSpec, inputShape: [Int], parameterStorage: Storage? = nil) throws {
-        try self.init(network: try spec.build(inputShape: inputShape), inputShape: inputShape, parameterStorage: parameterStorage)
+        try self.init(network: try spec.build(inputShape: inputShape), inputShape: inputShape, parameterStorage: parameterStorage, spec: spec)
     }
 
     /// Draws every parameter from its initialiser (each path its own stream of `rng`).

@@ -140,7 +140,7 @@ public final class Trainer {
         let network = try config.model.build(inputShape: splits.train.sampleShape)
         let shared = config.distributed.mode == .hogwild
             ? try SharedArena.hogwild(floats: ParameterArena.layoutCount(network.namedParameters()), node: topology.node) : nil
-        let model = try Model(network: network, inputShape: splits.train.sampleShape, parameterStorage: shared?.storage)
+        let model = try Model(network: network, inputShape: splits.train.sampleShape, parameterStorage: shared?.storage, spec: config.model)
         guard model.outputCount == splits.train.outputCount else {
             let want = splits.task == .regression ? "\(splits.train.outputCount) target values" : "\(splits.train.classCount) classes"
             throw CohortError.invalid("model: the last layer gives \(model.outputCount) values per example, but the data has \(want)")
