@@ -47,19 +47,15 @@ public final class CompressRun {
         try stages.add(config.name, .original, original, model, written, data, to: &rows)
         stages.say(String(format: "%@: test accuracy %.4f, %d errors", path, original.accuracy, original.errors))
         if quantize {
-            let w = try stages.export(model, yaml, stages.models.appendingPathComponent("int8.safetensors"), quantize: true)
-            let int8 = try stages.quantized(model, yaml)
-            try stages.add("\(config.name), int8", .int8, try stages.evaluate(int8, data), int8, w, data, to: &rows)
+            try stages.addInt8("\(config.name), int8", .int8, model, yaml, fileName: "int8.safetensors", data, to: &rows)
         }
         if let prune {
             let (pruned, w) = try stages.pruneAndFineTune(model, prune: prune, setup: nil, data: data, fileName: "pruned.safetensors")
             let label = String(format: "%@, %.0f%% sparse", config.name, pruned.sparsity * 100)
             try stages.add(label, .pruned, pruned.evaluation, pruned.model, w, data, to: &rows)
             if quantize {
-                let qw = try stages.export(pruned.model, pruned.yaml, stages.models.appendingPathComponent("pruned-int8.safetensors"),
-                                           quantize: true, pruner: pruned.pruner)
-                let int8 = try stages.quantized(pruned.model, pruned.yaml)
-                try stages.add(label + ", int8", .prunedInt8, try stages.evaluate(int8, data), int8, qw, data, to: &rows)
+                try stages.addInt8(label + ", int8", .prunedInt8, pruned.model, pruned.yaml, fileName: "pruned-int8.safetensors",
+                                   pruner: pruned.pruner, data, to: &rows)
             }
         }
         var summary = "Compressed \(path)"

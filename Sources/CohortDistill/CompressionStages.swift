@@ -102,6 +102,34 @@ final class CompressionStages {
         return (last!, file)
     }
 
+    /// `model` as it is deployed: its batch norms folded into the convolution or linear layer before
+    /// them (`BatchNormFolding`), with the resolved YAML of the folded network; `model` and `yaml`
+    /// themselves when nothing folds. The masks of `pruner`, if given, carry over (the folded model
+    /// has the same weights in the same order).
+    func deployable(_ model: Model, _ yaml: String, pruner: MagnitudePruner? = nil) throws -> (Model, String, MagnitudePruner?) {
+        let source = "\(runName) (batch norm folded)"
+        var config = try ConfigLoader.decode(RunConfig.self, yaml: yaml, source: source)
+        guard let folded = try model.foldingBatchNorm(), let spec = folded.spec else { return (model, yaml, pruner) }
+        config.model = spec
+        let (_, text) = try ConfigLoader.resolved(config, source: source)
+        let masks = pruner.map { p -> MagnitudePruner in
+            let carried = MagnitudePruner(arena: folded.parameters)
+            carried.restore(p.masks)
+            return carried
+        }
+        return (folded, text, masks)
+    }
+
+    /// The int8 model of `model` (trained with config `yaml`): batch norms folded (`deployable`),
+    /// written to models/`fileName` as int8, and its report row, evaluated as that file computes.
+    func addInt8(_ name: String, _ role: DistillReport.Role, _ model: Model, _ yaml: String, fileName: String, pruner: MagnitudePruner? = nil,
+                 _ data: DataSplits, student: String? = nil, to rows: inout ReportRows) throws {
+        let (deployed, deployedYAML, masks) = try deployable(model, yaml, pruner: pruner)
+        let written = try export(deployed, deployedYAML, models.appendingPathComponent(fileName), quantize: true, pruner: masks)
+        let int8 = try quantized(deployed, deployedYAML)
+        try add(name, role, try evaluate(int8, data), int8, written, data, student: student, to: &rows)
+    }
+
     /// `model` as its int8 file computes it: a copy whose Linear and Conv2d weights are int8 (integer
     /// products on quantised activations) and whose other weights are their int8 round trip, as
     /// `cohort eval` and `cohort predict` load the file. Every rank makes its own; no file is read.
@@ -142,7 +170,9 @@ final class CompressionStages {
         let row = DistillReport.Row(name: name, role: role, accuracy: e.accuracy, errors: e.errors, parameters: model.parameters.parameterCount,
                                     nonzero: model.nonzeroParameterCount, bytes: written.bytes, weightBytes: written.weightBytes,
                                     samplesPerSecond: 0, file: nil, student: student, validationAccuracy: try validationAccuracy(model, data))
-        let predict: (Tensor) throws -> Void = { _ = try model.predict($0) }
+        // Speeds are the deployed model's: batch norms folded, as in the int8 files and ONNX exports.
+        let deployed = try BatchNormFolding.deployed(model)
+        let predict: (Tensor) throws -> Void = { _ = try deployed.predict($0) }
         if let before { rows.insert(row, predict, before: before, of: student) } else { rows.append(row, predict) }
     }
 }

@@ -249,7 +249,8 @@ public struct DistillReport: Codable {
         md += "batch 256, one thread (**Accuracy against speed**). Int8 models compute their "
         md += "Linear and Conv2d layers with 8-bit integer products on activations quantised per sample (each input row, each "
         md += "image its own range; \(Int8Weights.kernelDescription) here; convolutions through Cohort's kernel on patch rows); "
-        md += "batch norm and the other layers stay float32. "
+        md += "a batch norm right after a convolution or linear layer is folded into it before quantising, and the other layers stay "
+        md += "float32; every row's speed is that of the model with its batch norms folded, as deployed. "
         md += "Pruned models are stored and computed dense.\n"
         return md
     }

@@ -185,9 +185,7 @@ public final class DistillationRun {
 
         // Post-training int8 quantisation of the distilled student.
         if distill.quantize {
-            let written = try stages.export(student.model, studentYAML, models.appendingPathComponent(names.int8File), quantize: true)
-            let int8 = try stages.quantized(student.model, studentYAML)
-            try stages.add(names.int8Row, .int8, try stages.evaluate(int8, data), int8, written, data, student: who, to: &rows)
+            try stages.addInt8(names.int8Row, .int8, student.model, studentYAML, fileName: names.int8File, data, student: who, to: &rows)
         }
         if let prune = distill.prune {
             let (pruned, file) = try stages.pruneAndFineTune(student.model, yaml: studentYAML, prune: prune, setup: setup, data: data,
@@ -195,10 +193,8 @@ public final class DistillationRun {
             let label = names.prunedRow(sparsity: pruned.sparsity)
             try stages.add(label, .pruned, pruned.evaluation, pruned.model, file, data, student: who, to: &rows)
             if distill.quantize {
-                let written = try stages.export(pruned.model, pruned.yaml, models.appendingPathComponent(names.prunedInt8File), quantize: true,
-                                                pruner: pruned.pruner)
-                let int8 = try stages.quantized(pruned.model, pruned.yaml)
-                try stages.add(label + ", int8", .prunedInt8, try stages.evaluate(int8, data), int8, written, data, student: who, to: &rows)
+                try stages.addInt8(label + ", int8", .prunedInt8, pruned.model, pruned.yaml, fileName: names.prunedInt8File,
+                                   pruner: pruned.pruner, data, student: who, to: &rows)
             }
         }
         return StudentOutcome(seeds: seeds, steps: student.totalSteps, teacherShare: teacherShare)

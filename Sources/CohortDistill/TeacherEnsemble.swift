@@ -15,6 +15,9 @@ public final class TeacherEnsemble: TeacherTargetSource {
         public let path: String
         public let name: String
         public let model: Model
+        /// `model` with its batch norms folded (`BatchNormFolding`): what computes the targets, as
+        /// a deployed teacher would; `evaluate` uses `model` itself, so its errors are the checkpoint's.
+        let inference: Model
         /// What the member was trained on, with its own input normalisation (saved with it).
         public let data: DataDescription
         public var normalization: Normalization { data.normalization }
@@ -70,7 +73,7 @@ public final class TeacherEnsemble: TeacherTargetSource {
             }
             try model.load(saved.file)
             let own = saved.data.normalization
-            members.append(Member(path: path, name: config.name, model: model, data: saved.data,
+            members.append(Member(path: path, name: config.name, model: model, inference: try BatchNormFolding.deployed(model), data: saved.data,
                                   inputMap: own == normalization ? nil : try Self.inputMap(from: normalization, to: own, data.description),
                                   parameterCount: model.parameters.parameterCount, configYAML: saved.configYAML))
         }
@@ -81,8 +84,8 @@ public final class TeacherEnsemble: TeacherTargetSource {
     }
 
     /// Average over members of softmax(logits / temperature) for a batch of prepared features.
-    public func probabilities(of features: Tensor, temperature: Float) throws -> Tensor {
-        try average(features) { logits, out in try Tape.softTargets(logits: logits, temperature: temperature, into: out) }
+    public func probabilities(of features: Tensor, temperature: Float, folded: Bool = true) throws -> Tensor {
+        try average(features, folded: folded) { logits, out in try Tape.softTargets(logits: logits, temperature: temperature, into: out) }
     }
 
     /// What the student matches for a batch of prepared features: the members' mean probabilities
@@ -95,7 +98,7 @@ public final class TeacherEnsemble: TeacherTargetSource {
     }
 
     /// The mean over members of `output(member logits, into)` for a batch [B, K] (reused buffer).
-    private func average(_ features: Tensor, _ output: (Tensor, Tensor) throws -> Void) throws -> Tensor {
+    private func average(_ features: Tensor, folded: Bool = true, _ output: (Tensor, Tensor) throws -> Void) throws -> Tensor {
         let b = features.shape[0]
         // Each buffer checked on its own: the cached path resizes `batchOut` alone.
         if batchOut.shape != [b, classCount] { batchOut = Tensor(zeros: [b, classCount]) }
@@ -103,7 +106,7 @@ public final class TeacherEnsemble: TeacherTargetSource {
         batchOut.zero()
         let weight = 1 / Float(members.count)
         for m in members {
-            try output(try m.model.predict(renormalized(features, for: m)), memberOut)
+            try output(try (folded ? m.inference : m.model).predict(renormalized(features, for: m)), memberOut)
             let out = batchOut.pointer, p = memberOut.pointer
             for i in 0..<batchOut.count { out[i] += weight * p[i] }
         }
@@ -161,7 +164,8 @@ public final class TeacherEnsemble: TeacherTargetSource {
         return batchOut
     }
 
-    /// Test accuracy of the ensemble (argmax of the averaged probabilities at T = 1), sharded.
+    /// Test accuracy of the ensemble (argmax of the averaged probabilities at T = 1, on the members'
+    /// own models, unfolded), sharded.
     public func evaluate(on dataset: Dataset, normalization: Normalization, communicator: Communicator) throws -> (accuracy: Double, errors: Int, count: Int) {
         let loader = try BatchLoader(dataset: dataset, batchSize: 500, normalization: normalization, augmentation: .none)
         let mine = Array(stride(from: communicator.rank, to: dataset.count, by: communicator.size))
@@ -170,7 +174,7 @@ public final class TeacherEnsemble: TeacherTargetSource {
         while start < mine.count {
             let end = min(start + 500, mine.count)
             let x = try loader.load(mine[start..<end])
-            let p = try probabilities(of: x, temperature: 1)
+            let p = try probabilities(of: x, temperature: 1, folded: false)
             sums[0] += Double(Metrics.correct(p, loader.labels))
             sums[1] += Double(end - start)
             start = end

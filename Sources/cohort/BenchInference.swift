@@ -31,7 +31,8 @@ struct BenchInference: ParsableCommand {
             let loaded = try models.map { path -> (String, Model, DataSplits) in
                 let saved = try SavedRun.open(path)
                 let data = try DataSplits.load(saved.config.data, task: saved.config.task, seed: saved.config.seed, saved: saved.data)
-                return (path, try saved.model(), data)
+                // The model as deployed: batch norms folded into the layers before them, as int8 files and ONNX exports are.
+                return (path, try BatchNormFolding.deployed(try saved.model()), data)
             }
             let peer = try onnxruntime ? Self.onnxruntimePeer(models, test: loaded.map(\.2.test), batch: batch, threads: threads, seconds: seconds) : nil
             if let peer { print("onnxruntime \(peer.version), intra-op threads: \(threads)") }

@@ -190,8 +190,8 @@ final class DistillCLITests: XCTestCase {
     }
 
     /// Settings that cannot work together stop the run before it starts, in one line naming the key.
-    /// `distill.students`: three students (two MLPs and a small CNN) from the same teacher targets,
-    /// each with its scratch baseline and int8 copy, in sub-runs and files of their own; every row
+    /// `distill.students`: three students (two MLPs and a small CNN with batch norm) from the same
+    /// teacher targets, each with its scratch baseline and int8 copy (batch norm folded), in sub-runs and files of their own; every row
     /// has its validation accuracy and its speeds at batch 1 and 256, the front is marked, a
     /// student is chosen on validation, and front.svg shows every group in rendered pixels.
     func testSeveralStudentsTheirFrontAndTheChoice() throws {
@@ -202,7 +202,7 @@ final class DistillCLITests: XCTestCase {
             - {name: mlp-8, layers: [{type: flatten}, {type: linear, out: 8}, {type: relu}, {type: linear, out: 10}]}
             - {name: mlp-32, layers: [{type: flatten}, {type: linear, out: 32}, {type: relu}, {type: linear, out: 10}]}
             - name: cnn
-              layers: [{type: conv2d, out: 4, kernel: 3}, {type: relu}, {type: maxpool, size: 2}, {type: flatten}, {type: linear, out: 10}]
+              layers: [{type: conv2d, out: 4, kernel: 3}, {type: batchnorm}, {type: relu}, {type: maxpool, size: 2}, {type: flatten}, {type: linear, out: 10}]
         """)
         let r = try CLI.run(["cohort", "distill", config, "--baseline", "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -218,6 +218,19 @@ final class DistillCLITests: XCTestCase {
         for file in ["mlp-8", "mlp-32-scratch", "cnn-int8"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("front/models/\(file).safetensors").path), file)
         }
+        // The CNN's batch norm is folded into its convolution in the int8 file (the float file keeps
+        // it), and cohort eval of that file finds the int8 row's accuracy.
+        let floatCNN = try Safetensors.read(from: dir.appendingPathComponent("front/models/cnn.safetensors"))
+        let int8CNN = try Safetensors.read(from: dir.appendingPathComponent("front/models/cnn-int8.safetensors"))
+        XCTAssertNotNil(floatCNN.tensors["1.running_mean"])
+        XCTAssertEqual(int8CNN.tensors["0.weight"]?.dtype, .i8)
+        XCTAssertEqual(int8CNN.tensors["0.bias"]?.shape, [4])
+        XCTAssertFalse(int8CNN.tensors.keys.contains { $0.contains("running") }, "\(int8CNN.tensors.keys.sorted())")
+        XCTAssertFalse(int8CNN.metadata["config"]!.contains("batchnorm"), int8CNN.metadata["config"]!)
+        let cnnInt8Row = try XCTUnwrap(rows.first { $0["student"] as? String == "cnn" && $0["role"] as? String == "int8" })
+        let eval = try CLI.run(["cohort", "eval", dir.appendingPathComponent("front/models/cnn-int8.safetensors").path])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        XCTAssertTrue(eval.stdout.contains(String(format: "test accuracy %.4f", cnnInt8Row["accuracy"] as! Double)), "\(eval.stdout) vs \(cnnInt8Row)")
         for row in rows {
             let speeds = try XCTUnwrap(row["speeds"] as? [[String: Double]], "\(row)")
             XCTAssertEqual(speeds.count, 2)

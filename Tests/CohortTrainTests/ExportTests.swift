@@ -120,8 +120,8 @@ final class ExportTests: XCTestCase {
                        "int8 logits at --batch 1 and at the default batch")
     }
 
-    /// A convolutional int8 model (padding, stride 2, batch norm after an int8 convolution) computes
-    /// its convolutions in integers as its ONNX export does (Pad, per-image quantisation,
+    /// A convolutional int8 model (padding, stride 2, a batch norm after a convolution, folded into
+    /// it) computes its convolutions in integers as its ONNX export does (Pad, per-image quantisation,
     /// ConvInteger): onnx's reference evaluator gives Cohort's int8 logits on 300 test images, and
     /// onnxruntime runs the graph. (Int8ConvTests checks that an image's outputs do not depend on its batch.)
     func testInt8ConvolutionalModelsExportTheirIntegerConvolutions() throws {
@@ -156,6 +156,11 @@ final class ExportTests: XCTestCase {
         }
         let nodes = try CLI.run(["/usr/bin/env", "python3", "-c", "import onnx, sys; print(' '.join(n.op_type for n in onnx.load(sys.argv[1]).graph.node))", onnx8])
         XCTAssertEqual(nodes.stdout.split(separator: " ").filter { $0 == "ConvInteger" }.count, 2, nodes.stdout)
+        // The batch norm is folded into the first convolution, in the int8 file and in the float export.
+        XCTAssertFalse(nodes.stdout.contains("BatchNormalization"), nodes.stdout)
+        let floatNodes = try CLI.run(["/usr/bin/env", "python3", "-c", "import onnx, sys; print(' '.join(n.op_type for n in onnx.load(sys.argv[1]).graph.node))", onnx])
+        XCTAssertFalse(floatNodes.stdout.contains("BatchNormalization"), floatNodes.stdout)
+        XCTAssertTrue(floatNodes.stdout.contains("Conv"), floatNodes.stdout)
         try assertExportsAgree(float: onnx, logits, int8: onnx8, logits8, images: 300)
     }
 

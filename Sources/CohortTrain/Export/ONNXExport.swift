@@ -14,7 +14,9 @@ public enum ONNXExport {
     public static let opset = 17
 
     public static func model(_ saved: SavedRun) throws -> ONNXModel {
-        let model = try saved.model()
+        // Batch norms folded into the layers before them, as torch.onnx.export does in eval mode
+        // (int8 files are written folded already: `deployed` leaves them as they are).
+        let model = try BatchNormFolding.deployed(try saved.model())
         let d = saved.data
         var graph = ONNXModel(name: saved.config.name, opset: opset)
         graph.inputs = [ONNXModel.Value(name: "input", type: .float, shape: [nil] + d.sampleShape)]
