@@ -107,9 +107,9 @@ final class CompressionStages {
     /// themselves when nothing folds. The masks of `pruner`, if given, carry over (the folded model
     /// has the same weights in the same order).
     func deployable(_ model: Model, _ yaml: String, pruner: MagnitudePruner? = nil) throws -> (Model, String, MagnitudePruner?) {
+        guard let folded = try model.foldingBatchNorm(), let spec = folded.spec else { return (model, yaml, pruner) }
         let source = "\(runName) (batch norm folded)"
         var config = try ConfigLoader.decode(RunConfig.self, yaml: yaml, source: source)
-        guard let folded = try model.foldingBatchNorm(), let spec = folded.spec else { return (model, yaml, pruner) }
         config.model = spec
         let (_, text) = try ConfigLoader.resolved(config, source: source)
         let masks = pruner.map { p -> MagnitudePruner in
