@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (docs/ARCHITECTURE.md), arrows point at what a target may import:
-//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16, CCPU
+//   cohort (CLI) -> CohortDistill -> CohortTrain -> CohortNN, CohortOptim, CohortData, CohortDistributed -> Cohort -> CBLAS, CDNNL, CBFloat16, CCPU, CWinograd
 //   CohortNN -> CohortFormats (models load from safetensors), CInt8 (int8 inference kernels; also the CLI, for `bench int8`), CPooling, CNormalization;
 //   CohortDistributed -> CMPI, CAtomics, CWire; CohortData -> CZlib
 // Every target lists every module it imports. CMPI, CBLAS and CZlib are system-library targets
@@ -45,7 +45,9 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O2"])]),
         // 8-bit inference kernels (AVX2, AVX-VNNI, AVX-512 VNNI, NEON, dot product, chosen at run time; a portable loop everywhere).
         .target(name: "CInt8", dependencies: ["CCPU"], path: "Sources/CInt8", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Cohort", dependencies: ["CBLAS", "CDNNL", "CBFloat16", "CCPU"], path: "Sources/Cohort"),
+        // Winograd F(4x4, 3x3)'s transforms (AVX2 chosen at run time, a portable path everywhere), unfused like CNormalization.
+        .target(name: "CWinograd", dependencies: ["CCPU"], path: "Sources/CWinograd", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "Cohort", dependencies: ["CBLAS", "CDNNL", "CBFloat16", "CCPU", "CWinograd"], path: "Sources/Cohort"),
         .target(name: "CohortData", dependencies: ["Cohort", "CZlib"], path: "Sources/CohortData"),
         .target(name: "CohortOptim", dependencies: ["Cohort"], path: "Sources/CohortOptim"),
         .target(name: "CohortFormats", dependencies: ["Cohort"], path: "Sources/CohortFormats"),

@@ -5,6 +5,7 @@ import Cohort
 
 extension Conv2dDNNLNode { var kind: OpKind { .convolution } }
 extension Conv2dNode { var kind: OpKind { .convolution } }
+extension Conv2dWinogradNode { var kind: OpKind { .convolution } }
 extension GlobalAvgPoolNode { var kind: OpKind { .pooling } }
 extension PoolNode { var kind: OpKind { .pooling } }
 extension BatchNormNode { var kind: OpKind { .normalization } }

@@ -24,7 +24,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "fp32, or bf16 (Linear and Conv2d products in bf16 with fp32 accumulation).") var precision: Precision = .fp32
     @Flag(help: "Run bf16 emulated on a CPU without avx512_bf16 (slow) instead of refusing.") var allowEmulatedBf16 = false
     @Option(help: "Force every fp32 product onto openblas or onednn (default: the measured choice, GEMM.measuredFP32Backend).") var fp32Backend: GEMMBackend?
-    @Option(help: "Force every fp32 convolution onto im2col, onednn (direct) or winograd (oneDNN's Winograd where it has it; default: ConvolutionPath.chosen).") var convPath: ConvolutionPath?
+    @Option(help: "Force every fp32 convolution onto im2col, onednn (direct), winograd (oneDNN's Winograd where it has it) or cohort-winograd (Cohort's Winograd for 3x3 stride 1, direct elsewhere); default: ConvolutionPath.chosen.") var convPath: ConvolutionPath?
     @Option(help: "Also run N ranks under mpirun and report the scaling against 1 rank.") var ranks: Int = 1
     @Option(help: "sync (allreduce of gradients) or hogwild (one shared arena, no messages) for the ranks run.") var mode: DistributedMode = .sync
     @Option(help: "Gradient bucket size (MB) for the sync ranks run.") var bucketMb: Double = 4

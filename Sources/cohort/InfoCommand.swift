@@ -38,9 +38,9 @@ struct InfoCommand: ParsableCommand {
                 ("batch norm", BatchNorm.pathName, BatchNorm.path.rawValue == 0 ? "no vector path on this CPU (or under COHORT_CPU)"
                     : "8 floats a step, sums in double, the portable loops' results"),
             ]
-            print("kernel family    path          why")
+            print("kernel family    path             why")
             for (family, path, why) in rows {
-                print(family.padding(toLength: 17, withPad: " ", startingAt: 0) + path.padding(toLength: 14, withPad: " ", startingAt: 0) + why)
+                print(family.padding(toLength: 17, withPad: " ", startingAt: 0) + path.padding(toLength: 17, withPad: " ", startingAt: 0) + why)
             }
         }
     }

@@ -62,7 +62,10 @@ final class ConvPathTests: XCTestCase {
         let seed = Tensor(zeros: y.shape)
         rng.fillUniform(seed, -1, 1)
         try tape.backward(y, seed: seed)
-        XCTAssertEqual((DNNL.shared?.executions ?? 0) > executions, path.usesOneDNN, "\(s.name): the path asked for, \(path.rawValue), ran")
+        let geometry = try layer.geometry(input.shape)
+        let winograd = path == .cohortWinograd && WinogradConvolution.pays(geometry)
+        let ranOneDNN = (DNNL.shared?.executions ?? 0) > executions
+        XCTAssertEqual(ranOneDNN, path.usesOneDNN && !winograd, "\(s.name): the path asked for, \(path.rawValue), ran")
         return Run(y: y.value.copy(), dx: x.grad!.copy(), dw: layer.weight.variable.grad!.copy(), db: layer.bias?.variable.grad!.copy())
     }
 
@@ -106,6 +109,51 @@ final class ConvPathTests: XCTestCase {
             if let a = winograd.db, let b = reference.db { pairs.append(("bias gradient", a, b)) }
             for (what, a, b) in pairs {
                 XCTAssertLessThan(Self.relativeError(a, b), Self.tolerance(what), "\(s.name) \(what)")
+            }
+        }
+    }
+
+    /// Cohort's Winograd F(4x4, 3x3): the 3x3 stride-1 layers run it (on the transforms' fastest
+    /// path here), the rest stay direct, and every shipped convolution matches im2col. Winograd's
+    /// transforms add rounding (their coefficients reach 8 and 1/24, and a tile's 36 terms mix
+    /// inputs of both signs), so the tolerances are 3x the direct paths'.
+    func testCohortWinogradMatchesIm2colOnEveryShippedConvolution() throws {
+        for s in Self.shipped {
+            let reference = try run(s, .im2col), winograd = try run(s, .cohortWinograd)
+            var pairs = [("output", winograd.y, reference.y), ("input gradient", winograd.dx, reference.dx), ("weight gradient", winograd.dw, reference.dw)]
+            if let a = winograd.db, let b = reference.db { pairs.append(("bias gradient", a, b)) }
+            for (what, a, b) in pairs {
+                let error = Self.relativeError(a, b)
+                print("\(s.name) \(what): cohort-winograd within \(error) of im2col")
+                XCTAssertLessThan(error, 3 * Self.tolerance(what), "\(s.name) \(what)")
+            }
+        }
+    }
+
+    /// The transforms' vector path (AVX2) gives the portable C loops' results bit for bit, through
+    /// the same products, on the shipped 3x3 stride-1 shapes.
+    func testCohortWinogradVectorPathMatchesPortable() throws {
+        let best = try WinogradConvolution(batch: 1, geometry: try ConvGeometry(channels: 8, height: 6, width: 6, kernel: (3, 3), padding: (1, 1)), outChannels: 8)
+        try XCTSkipIf(best.path == "portable", "the transforms' only vector path needs AVX2 (COHORT_CPU=\(CPU.cap))")
+        for s in Self.shipped where s.kernel == 3 && s.stride == 1 {
+            let g = try ConvGeometry(channels: s.inC, height: s.size, width: s.size, kernel: (3, 3), padding: (s.padding, s.padding))
+            var results: [[Tensor]] = []
+            for portable in [true, false] {
+                var rng = RandomStream(seed: 5)
+                let x = Tensor(zeros: [8, s.inC, s.size, s.size]), w = Tensor(zeros: [s.outC, s.inC, 3, 3]), b = Tensor(zeros: [s.outC])
+                let y = Tensor(zeros: [8, s.outC, g.outH, g.outW]), dy = Tensor(zeros: y.shape)
+                for t in [x, w, b, dy] { rng.fillUniform(t, -1, 1) }
+                let dx = Tensor(zeros: x.shape), dw = Tensor(zeros: w.shape), db = Tensor(zeros: b.shape)
+                let conv = try WinogradConvolution(batch: 8, geometry: g, outChannels: s.outC, portable: portable)
+                XCTAssertEqual(conv.path == "portable", portable, s.name)
+                try conv.prepareBackward(data: true, weights: true)
+                conv.forward(x: x.pointer, weight: w.pointer, bias: b.pointer, y: y.pointer)
+                conv.backward(dy: dy.pointer, dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer)
+                results.append([y, dx, dw, db])
+            }
+            for (what, (a, b)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(results[0], results[1])) {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: a.pointer, count: a.count)), Array(UnsafeBufferPointer(start: b.pointer, count: b.count)),
+                               "\(s.name) \(what): \(best.path) against portable")
             }
         }
     }

@@ -25,8 +25,8 @@ final class CPUEnvironmentTests: XCTestCase {
         if flags.contains(" avx2 ") && flags.contains(" fma ") && flags.contains(" f16c ") {
             XCTAssertNotEqual(path("int8 products", native.stdout), "portable", native.stdout)
             XCTAssertEqual(path("wire fp16/bf16", native.stdout), "avx2", native.stdout)
-            // Winograd where oneDNN has it (avx512_core: F, BW, VL, DQ), its direct primitives on AVX2.
-            XCTAssertEqual(path("convolutions", native.stdout), ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy { flags.contains(" \($0) ") } ? "winograd" : "onednn", native.stdout)
+            // oneDNN's Winograd where it has it (avx512_core: F, BW, VL, DQ), Cohort's on AVX2.
+            XCTAssertEqual(path("convolutions", native.stdout), ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy { flags.contains(" \($0) ") } ? "winograd" : "cohort-winograd", native.stdout)
         }
         let capped = try CLI.run(["cohort", "info"], environment: ["COHORT_CPU": "portable"])
         XCTAssertEqual(capped.status, 0, capped.stderr)
@@ -36,6 +36,11 @@ final class CPUEnvironmentTests: XCTestCase {
             XCTAssertEqual(path(family, capped.stdout), "portable", "\(family) in\n\(capped.stdout)")
         }
         XCTAssertEqual(path("convolutions", capped.stdout), "im2col", capped.stdout)
+        if flags.contains(" avx2 ") && flags.contains(" fma ") {
+            let avx2 = try CLI.run(["cohort", "info"], environment: ["COHORT_CPU": "avx2"])
+            XCTAssertEqual(avx2.status, 0, avx2.stderr)
+            XCTAssertEqual(path("convolutions", avx2.stdout), "cohort-winograd", avx2.stdout)
+        }
     }
 
     /// A level that does not exist: one line naming the variable, the value and the levels, exit 2,

@@ -215,18 +215,8 @@ public final class DNNLConvolution {
                 BLAS.sgemm(transA: false, transB: true, m: O, n: K, k: P, a: dyImage, lda: P, b: columns, ldb: P, beta: 1, c: dweight, ldc: K)
             }
             if let dbias {
-                for o in 0..<O { dbias[o] += Self.sum(dyImage + o * P, P) }
+                for o in 0..<O { dbias[o] += AxisReduce.laneSum(dyImage + o * P, P) }
             }
         }
-    }
-
-    /// The sum of n floats in 8 lanes (a running scalar sum cannot be vectorised: it fixes the order).
-    private static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var lanes = SIMD8<Float>(repeating: 0)
-        var i = 0
-        while i + 8 <= n { lanes += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
-        var total = lanes.sum()
-        while i < n { total += p[i]; i += 1 }
-        return total
     }
 }

@@ -22,6 +22,16 @@ public struct AxisSplit: Equatable {
 }
 
 public enum AxisReduce {
+    /// The sum of n floats in 8 lanes (a running scalar sum cannot be vectorised: it fixes the order).
+    static func laneSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n { lanes += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
+        var total = lanes.sum()
+        while i < n { total += p[i]; i += 1 }
+        return total
+    }
+
     public static func sum(_ x: UnsafePointer<Float>, _ s: AxisSplit, _ out: UnsafeMutablePointer<Float>) {
         for o in 0..<s.outer {
             let dst = out + o * s.inner

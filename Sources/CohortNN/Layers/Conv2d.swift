@@ -1,7 +1,8 @@
 import Cohort
 
-/// 2-D convolution over NCHW input, by oneDNN's convolution primitives (`Conv2dDNNLNode`) or by
-/// im2col + one product for the whole batch (`Conv2dNode`), as `ConvolutionPath.chosen` says; in
+/// 2-D convolution over NCHW input, by oneDNN's convolution primitives (`Conv2dDNNLNode`), Cohort's
+/// Winograd F(4x4, 3x3) for 3x3 stride-1 ones (`Conv2dWinogradNode`) or im2col + one product for
+/// the whole batch (`Conv2dNode`), as `ConvolutionPath.chosen` says; in
 /// int8 (an int8 model's inference) by integer products on quantised images (`Int8Conv2dNode`).
 /// Weight [out, in, kh, kw] (PyTorch's layout), bias [out].
 public final class Conv2d: Layer {
@@ -48,6 +49,18 @@ public final class Conv2d: Layer {
         let rg = tape.isRecording && (x.requiresGrad || weight.variable.requiresGrad)
         let precision = ctx.precision
         let path = ConvolutionPath.chosen(for: precision, requested: ctx.convolution)
+        if path == .cohortWinograd, WinogradConvolution.pays(try geometry(x.shape)) {
+            let n = try tape.node(Conv2dWinogradNode.self, reusable: {
+                $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg
+            }) {
+                Conv2dWinogradNode(layer: self, requiresGrad: rg,
+                                   convolution: try WinogradConvolution(batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels))
+            }
+            n.x = x
+            try n.convolution.prepareBackward(data: rg && x.requiresGrad, weights: rg && (weight.variable.requiresGrad || bias?.variable.requiresGrad == true))
+            n.forward()
+            return noteInputs(x, tape, n.output)
+        }
         if path.usesOneDNN, let dnnl = DNNL.shared {
             let n = try tape.node(Conv2dDNNLNode.self, reusable: {
                 $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg && $0.convolution.winogradRequested == (path == .winograd)
