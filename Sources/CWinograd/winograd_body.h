@@ -65,6 +65,20 @@ WINO_ATTR static inline void WINO_FN(gt6)(const v8 *in, int is, v8 *out, int os)
     out[2 * os] = ((w3 + w4) - (w1 + w2)) * (1.0f / 6) + w5;
 }
 
+// The 4x8 transpose between 4 pixels of 8 channels (in[c], lane l = channel l) and 8 channels of
+// 4 pixels (out[j]: channel j's 4 pixels in its low half, channel j+4's in its high half); the same
+// shuffles take the second form back to the first.
+WINO_ATTR static inline void WINO_FN(transpose4x8)(const v8 *in, v8 *out) {
+    v8 t0 = __builtin_shufflevector(in[0], in[1], 0, 8, 1, 9, 4, 12, 5, 13);
+    v8 t1 = __builtin_shufflevector(in[0], in[1], 2, 10, 3, 11, 6, 14, 7, 15);
+    v8 t2 = __builtin_shufflevector(in[2], in[3], 0, 8, 1, 9, 4, 12, 5, 13);
+    v8 t3 = __builtin_shufflevector(in[2], in[3], 2, 10, 3, 11, 6, 14, 7, 15);
+    out[0] = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+    out[1] = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+    out[2] = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+    out[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+}
+
 // U = G g G^T, 8 output channels at a time (lanes past out_channels are zero).
 WINO_ATTR static void WINO_FN(filter)(const cohort_wino_shape *s, const float *w, float *U) {
     const int C = s->channels, K = s->out_channels, cp = s->cp, kp = s->kp;
@@ -149,14 +163,17 @@ WINO_ATTR static void WINO_FN(output)(const cohort_wino_shape *s, const float *M
                     for (int j = 0; j < 6; j++) WINO_FN(at6)(&m[0][j], 6, &t[0][j], 6);
                     for (int a = 0; a < 4; a++) WINO_FN(at6)(&t[a][0], 1, &o[a][0], 1);
                     const int lanes = K - kb < 8 ? K - kb : 8;
-                    for (int a = 0; a < rows; a++)
-                        for (int c = 0; c < cols; c++) {  // 8 channels' values, each into its NCHW plane
-                            float v[8];
-                            v8 sum = o[a][c] + b;
-                            memcpy(v, &sum, sizeof(v8));
-                            float *at = corner + (long)kb * plane + a * Wo + c;
-                            for (int l = 0; l < lanes; l++) at[l * plane] = v[l];
+                    for (int a = 0; a < rows; a++) {  // row a of the tile, 4 pixels into each channel's NCHW plane
+                        v8 pixels[4], channels[4];
+                        for (int c = 0; c < 4; c++) pixels[c] = o[a][c] + b;
+                        WINO_FN(transpose4x8)(pixels, channels);
+                        float *row = corner + (long)kb * plane + a * Wo;
+                        for (int l = 0; l < lanes; l++) {
+                            const float *from = (const float *)&channels[l % 4] + 4 * (l / 4);
+                            if (cols == 4) memcpy(row + l * plane, from, 4 * sizeof(float));  // a constant size: one vector move
+                            else memcpy(row + l * plane, from, sizeof(float) * (size_t)cols);
                         }
+                    }
                 }
             }
 }
@@ -173,15 +190,18 @@ WINO_ATTR static void WINO_FN(output_grad)(const cohort_wino_shape *s, const flo
                 for (int kb = 0; kb < kp; kb += 8) {
                     v8 u[4][4], t[6][4], o[6][6];
                     const int lanes = K - kb < 8 ? K - kb : 8;
-                    for (int a = 0; a < 4; a++)
-                        for (int c = 0; c < 4; c++) {  // 8 channels' values from their NCHW planes, zeros outside the output
-                            float v[8] = {0};
-                            if (a < rows && c < cols) {
-                                const float *at = corner + (long)kb * plane + a * Wo + c;
-                                for (int l = 0; l < lanes; l++) v[l] = at[l * plane];
+                    for (int a = 0; a < 4; a++) {  // row a of the tile from each channel's NCHW plane, zeros outside the output
+                        v8 channels[4] = {0};
+                        if (a < rows) {
+                            const float *row = corner + (long)kb * plane + a * Wo;
+                            for (int l = 0; l < lanes; l++) {
+                                float *to = (float *)&channels[l % 4] + 4 * (l / 4);
+                                if (cols == 4) memcpy(to, row + l * plane, 4 * sizeof(float));
+                                else memcpy(to, row + l * plane, sizeof(float) * (size_t)cols);
                             }
-                            memcpy(&u[a][c], v, sizeof(v8));
                         }
+                        WINO_FN(transpose4x8)(channels, u[a]);
+                    }
                     for (int c = 0; c < 4; c++) WINO_FN(a4)(&u[0][c], 4, &t[0][c], 4);
                     for (int i = 0; i < 6; i++) WINO_FN(a4)(&t[i][0], 1, &o[i][0], 1);
                     for (int i = 0; i < 36; i++) memcpy(dM + (i * P + p) * kp + kb, &o[i / 6][i % 6], sizeof(v8));
