@@ -3,9 +3,8 @@ import Cohort
 // What each of this module's tape nodes computes, for the step's time by kind (`TapeProfile`,
 // `cohort bench train`): one table here rather than a line in every node.
 
-extension Conv2dDNNLNode { var kind: OpKind { .convolution } }
 extension Conv2dNode { var kind: OpKind { .convolution } }
-extension Conv2dWinogradNode { var kind: OpKind { .convolution } }
+extension Conv2dKernelNode { var kind: OpKind { .convolution } }
 extension GlobalAvgPoolNode { var kind: OpKind { .pooling } }
 extension PoolNode { var kind: OpKind { .pooling } }
 extension BatchNormNode { var kind: OpKind { .normalization } }

@@ -148,7 +148,7 @@ final class ConvPathTests: XCTestCase {
                 XCTAssertEqual(conv.path == "portable", portable, s.name)
                 try conv.prepareBackward(data: true, weights: true)
                 conv.forward(x: x.pointer, weight: w.pointer, bias: b.pointer, y: y.pointer)
-                conv.backward(dy: dy.pointer, dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer)
+                conv.backward(x: x.pointer, weight: w.pointer, dy: dy.pointer, dx: dx.pointer, dweight: dw.pointer, dbias: db.pointer)
                 results.append([y, dx, dw, db])
             }
             for (what, (a, b)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(results[0], results[1])) {

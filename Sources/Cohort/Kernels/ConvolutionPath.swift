@@ -27,7 +27,7 @@ public enum ConvolutionPath: String, Sendable, CaseIterable {
 
     /// Where oneDNN has a CPU engine and COHORT_CPU lets it run its AVX2 (or wider) kernels, in
     /// fp32: oneDNN's Winograd where it has it (AVX-512), else Cohort's (AVX2: on a Zen 4 capped to
-    /// AVX2 the cnn's step ran 1.20-1.42x and the resnet's 0.95-1.17x oneDNN's direct path,
+    /// AVX2 the cnn's step ran 1.13-1.53x and the resnet's 1.20-1.28x oneDNN's direct path,
     /// docs/benchmarks.md); im2col for `COHORT_CPU=portable`, without oneDNN, and in bf16 (whose
     /// products im2col hands to `GEMM`'s bf16 matmul). `requested` (a forward's own, as gradient checks
     /// ask for each path), else `override`, decides where oneDNN can run.

@@ -9,7 +9,7 @@ import CDNNL
 /// reorders and their buffers are made here once and a step allocates nothing.
 /// Gradients are added (+=) into the caller's, as every tape node does. With `winograd`, each
 /// primitive is oneDNN's Winograd F(4x4, 3x3) one where oneDNN has it (f32 3x3 stride 1 with
-/// channels in blocks of 16, on AVX-512: 2.25x fewer multiplies), and the direct one elsewhere.
+/// channels in blocks of 16, on AVX-512: 4x fewer multiplies), and the direct one elsewhere.
 public final class DNNLConvolution {
     public let batch: Int, geometry: ConvGeometry, outChannels: Int, hasBias: Bool
     private let dnnl: DNNL

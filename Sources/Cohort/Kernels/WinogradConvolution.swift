@@ -34,8 +34,8 @@ public final class WinogradConvolution {
 
     /// Whether the cohort-winograd path runs this convolution on Winograd: where it applies and the
     /// input has at least 8 channels. The transforms work on blocks of 8 channels, so a first layer
-    /// of 1 channel would transform and multiply 8: the cnn's first layer took 12.8 ms a step so,
-    /// against 2.6 ms for sgemm at its direct rate (docs/benchmarks.md); such layers stay direct.
+    /// of 1 channel would transform and multiply 8: the cnn's first layer took 14.8-16.3 ms a step so,
+    /// against 2.8-4.1 ms for sgemm at its direct rate (docs/benchmarks.md); such layers stay direct.
     public static func pays(_ g: ConvGeometry) -> Bool { applies(g) && g.channels >= 8 }
 
     /// The transforms' fastest path within COHORT_CPU ("avx2", "portable").
@@ -95,9 +95,9 @@ public final class WinogradConvolution {
     }
 
     /// Adds the gradients asked for (non-nil, and prepared) into the caller's, from dy and what
-    /// this step's forward kept.
-    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
-                         dbias: UnsafeMutablePointer<Float>?) {
+    /// this step's forward kept of x and the weight (their transforms: `x` and `weight` are not read).
+    public func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?) {
         if let dbias {  // the sum of dy over images and pixels
             let pixels = geometry.outH * geometry.outW
             for b in 0..<batch {

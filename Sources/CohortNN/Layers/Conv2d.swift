@@ -1,7 +1,7 @@
 import Cohort
 
-/// 2-D convolution over NCHW input, by oneDNN's convolution primitives (`Conv2dDNNLNode`), Cohort's
-/// Winograd F(4x4, 3x3) for 3x3 stride-1 ones (`Conv2dWinogradNode`) or im2col + one product for
+/// 2-D convolution over NCHW input, by oneDNN's convolution primitives or Cohort's Winograd F(4x4,
+/// 3x3) for 3x3 stride-1 ones (each a `ConvolutionKernel` in a `Conv2dKernelNode`) or im2col + one product for
 /// the whole batch (`Conv2dNode`), as `ConvolutionPath.chosen` says; in
 /// int8 (an int8 model's inference) by integer products on quantised images (`Int8Conv2dNode`).
 /// Weight [out, in, kh, kw] (PyTorch's layout), bias [out].
@@ -50,29 +50,15 @@ public final class Conv2d: Layer {
         let precision = ctx.precision
         let path = ConvolutionPath.chosen(for: precision, requested: ctx.convolution)
         if path == .cohortWinograd, WinogradConvolution.pays(try geometry(x.shape)) {
-            let n = try tape.node(Conv2dWinogradNode.self, reusable: {
-                $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg
-            }) {
-                Conv2dWinogradNode(layer: self, requiresGrad: rg,
-                                   convolution: try WinogradConvolution(batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels))
+            return try kernelForward(x, tape, requiresGrad: rg, matches: { _ in true }) {
+                try WinogradConvolution(batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels)
             }
-            n.x = x
-            try n.convolution.prepareBackward(data: rg && x.requiresGrad, weights: rg && (weight.variable.requiresGrad || bias?.variable.requiresGrad == true))
-            n.forward()
-            return noteInputs(x, tape, n.output)
         }
         if path.usesOneDNN, let dnnl = DNNL.shared {
-            let n = try tape.node(Conv2dDNNLNode.self, reusable: {
-                $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg && $0.convolution.winogradRequested == (path == .winograd)
-            }) {
-                Conv2dDNNLNode(layer: self, requiresGrad: rg,
-                               convolution: try DNNLConvolution(dnnl: dnnl, batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels,
-                                                                bias: bias != nil, training: rg, winograd: path == .winograd))
+            return try kernelForward(x, tape, requiresGrad: rg, matches: { $0.winogradRequested == (path == .winograd) }) {
+                try DNNLConvolution(dnnl: dnnl, batch: x.shape[0], geometry: try geometry(x.shape), outChannels: outChannels,
+                                    bias: bias != nil, training: rg, winograd: path == .winograd)
             }
-            n.x = x
-            try n.convolution.prepareBackward(data: rg && x.requiresGrad, weights: rg && (weight.variable.requiresGrad || bias?.variable.requiresGrad == true))
-            n.forward()
-            return noteInputs(x, tape, n.output)
         }
         let n = try tape.node(Conv2dNode.self, reusable: {
             $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg && $0.precision == precision
@@ -83,6 +69,21 @@ public final class Conv2d: Layer {
         n.x = x
         try n.prepareBackward(inputGradient: rg && x.requiresGrad, weightGradient: rg && weight.variable.requiresGrad)
         n.forward(parameterVersion: ctx.parameterVersion)
+        return noteInputs(x, tape, n.output)
+    }
+
+    /// The forward through a `ConvolutionKernel` node: the tape's node of this layer, shape and kind
+    /// where `matches` takes its kernel, else a new one with `make`'s kernel.
+    private func kernelForward<Kernel: ConvolutionKernel>(_ x: Var, _ tape: Tape, requiresGrad rg: Bool, matches: (Kernel) -> Bool,
+                                                          make: () throws -> Kernel) throws -> Var {
+        let n = try tape.node(Conv2dKernelNode<Kernel>.self, reusable: {
+            $0.layer === self && $0.xShape == x.shape && $0.output.requiresGrad == rg && matches($0.convolution)
+        }) {
+            Conv2dKernelNode(layer: self, requiresGrad: rg, convolution: try make())
+        }
+        n.x = x
+        try n.convolution.prepareBackward(data: rg && x.requiresGrad, weights: rg && (weight.variable.requiresGrad || bias?.variable.requiresGrad == true))
+        n.forward()
         return noteInputs(x, tape, n.output)
     }
 

@@ -1,10 +1,11 @@
 import Cohort
 
-/// Conv2d on Cohort's Winograd F(4x4, 3x3) (`WinogradConvolution`, 3x3 stride-1 convolutions):
-/// the node owns the convolution of its shape and hands it the layer's NCHW tensors every step.
-final class Conv2dWinogradNode: TapeNode {
+/// Conv2d on a `ConvolutionKernel` (oneDNN's primitives, Cohort's Winograd): the node owns the
+/// kernel of its shape, made with it, and hands it the layer's NCHW tensors every step (whatever
+/// layouts the kernel prefers stay inside it).
+final class Conv2dKernelNode<Kernel: ConvolutionKernel>: TapeNode {
     unowned let layer: Conv2d
-    let convolution: WinogradConvolution
+    let convolution: Kernel
     var x: Var
     let output: Var
 
@@ -14,7 +15,7 @@ final class Conv2dWinogradNode: TapeNode {
         return [convolution.batch, g.channels, g.height, g.width]
     }
 
-    init(layer: Conv2d, requiresGrad: Bool, convolution: WinogradConvolution) {
+    init(layer: Conv2d, requiresGrad: Bool, convolution: Kernel) {
         self.layer = layer
         self.convolution = convolution
         x = Var(Tensor(zeros: [0]))
@@ -28,7 +29,8 @@ final class Conv2dWinogradNode: TapeNode {
 
     func backward() {
         let wv = layer.weight.variable, bv = layer.bias?.variable
-        convolution.backward(dy: output.grad!.pointer, dx: x.requiresGrad ? x.grad!.pointer : nil,
+        convolution.backward(x: x.value.pointer, weight: wv.value.pointer, dy: output.grad!.pointer,
+                             dx: x.requiresGrad ? x.grad!.pointer : nil,
                              dweight: wv.requiresGrad ? wv.grad!.pointer : nil,
                              dbias: bv?.requiresGrad == true ? bv!.grad!.pointer : nil)
     }
