@@ -79,10 +79,10 @@ WINO_ATTR static inline void WINO_FN(transpose4x8)(const v8 *in, v8 *out) {
     out[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
 }
 
-// U = G g G^T, 8 output channels at a time (lanes past out_channels are zero).
+// U = G g G^T, 8 output channels at a time (lanes past out_channels are written as zeros; the
+// rows of the padding input channels are never written: the caller zeroes U once).
 WINO_ATTR static void WINO_FN(filter)(const cohort_wino_shape *s, const float *w, float *U) {
     const int C = s->channels, K = s->out_channels, cp = s->cp, kp = s->kp;
-    memset(U, 0, sizeof(float) * 36 * (size_t)cp * (size_t)kp);
     for (int c = 0; c < C; c++)
         for (int kb = 0; kb < kp; kb += 8) {
             const int lanes = K - kb < 8 ? K - kb : 8;

@@ -49,7 +49,8 @@ cohort_wino_path cohort_wino_best_path(void);
 int cohort_wino_path_available(cohort_wino_path path);
 const char *cohort_wino_path_name(cohort_wino_path path);
 
-/// U = G g G^T for every (c, k) of w [out_channels][channels][3][3].
+/// U = G g G^T for every (c, k) of w [out_channels][channels][3][3]. U's rows for the padding input
+/// channels (channels <= c < cp) are not written: the caller zeroes U once, when it makes it.
 void cohort_wino_filter(const cohort_wino_shape *s, const float *w, float *U, cohort_wino_path path);
 /// dw [out_channels][channels][3][3] += G^T dU G.
 void cohort_wino_filter_grad(const cohort_wino_shape *s, const float *dU, float *dw, cohort_wino_path path);
