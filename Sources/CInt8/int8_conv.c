@@ -1,8 +1,10 @@
 // Int8 convolutions (Sources/CohortNN/Layers/Int8Conv2d.swift), image by image: the patches of the
 // quantised image as rows (row p, an output pixel, holds the C x kh x kw bytes under the kernel
 // there, in the weight's [C][kh][kw] order), so the convolution is one product of rows x packed
-// weights (cohort_int8_gemm); then the products back to floats in the image's [out][pixels] plane.
+// weights (cohort_int8_gemm); then the products back to floats in the image's [out][pixels] plane,
+// with the ReLU and the 2x2 max pooling that follow the layer fused (cohort_int8_conv_epilogue).
 #include "int8_kernels.h"
+#include "cohort_cpu.h"
 #include <string.h>
 
 // The float rounding of cohort_int8_dequantize, step by step: no FMA contraction.
@@ -66,17 +68,141 @@ void cohort_int8_im2row(const uint8_t *image, int channels, int height, int widt
     }
 }
 
-void cohort_int8_dequantize_image(const int32_t *c, int pixels, int n, const int32_t *column_sums, uint8_t zero_point,
-                                  float scale, const float *weight_scales, const float *bias, float *y) {
-    for (int o = 0; o < n; o++) {
-        const int32_t correction = (int32_t)zero_point * column_sums[o];
-        const float s = scale * weight_scales[o];
-        float *plane = y + (long)o * pixels;
-        if (bias) {
-            const float b = bias[o];
-            for (int p = 0; p < pixels; p++) plane[p] = (float)(c[(long)p * n + o] - correction) * s + b;
-        } else {
-            for (int p = 0; p < pixels; p++) plane[p] = (float)(c[(long)p * n + o] - correction) * s;
+void cohort_int8_pad_nhwc(const uint8_t *image, int channels, int height, int width, int pad_h, int pad_w, uint8_t pad_value,
+                          uint8_t *out) {
+    const int padded_w = width + 2 * pad_w;
+    const long row = (long)padded_w * channels;
+    fill_bytes(out, pad_value, (int)(row * pad_h));
+    fill_bytes(out + row * (pad_h + height), pad_value, (int)(row * pad_h));
+    for (int y = 0; y < height; y++) {
+        uint8_t *dst = out + row * (pad_h + y);
+        fill_bytes(dst, pad_value, pad_w * channels);
+        fill_bytes(dst + (long)(pad_w + width) * channels, pad_value, pad_w * channels);
+        dst += (long)pad_w * channels;
+        if (channels == 1) {
+            memcpy(dst, image + (long)y * width, (size_t)width);
+            continue;
+        }
+        for (int x = 0; x < width; x++)
+            for (int c = 0; c < channels; c++) dst[(long)x * channels + c] = image[((long)c * height + y) * width + x];
+    }
+}
+
+// ---- The epilogue: int32 products to float planes, with ReLU and 2x2 max pooling fused ----------
+
+// Eight floats, loaded and stored at any float's alignment.
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+// Rows r[0..7] (8 pixels x 8 channels) to columns (8 channels x 8 pixels), in registers.
+__attribute__((always_inline)) static inline void transpose8x8(const v8f r[8], v8f out[8]) {
+    v8f t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        out[i] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        out[i + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+// Swift's max(v, 0) (ReLU's forward): 0 where 0 >= v, else v (NaN stays NaN).
+__attribute__((always_inline)) static inline float relu1(float v) { return 0 >= v ? 0 : v; }
+
+// The max pool's scan order, (0,0), (0,1), (1,0), (1,1), moving only on "greater" (cohort_pool_max).
+__attribute__((always_inline)) static inline float max4(float a, float b, float c, float d) {
+    float m = a;
+    if (b > m) m = b;
+    if (c > m) m = c;
+    if (d > m) m = d;
+    return m;
+}
+
+__attribute__((always_inline)) static inline void epilogue_body(const int32_t *c, int out_h, int out_w, int n,
+                                                                const int32_t *column_sums, uint8_t zero_point,
+                                                                float scale, const float *weight_scales,
+                                                                const float *bias, cohort_int8_epilogue epilogue,
+                                                                float *scratch, float *y) {
+    const int32_t zp = zero_point;
+    long P;  // pixels per plane of y, laid out [P][n] in scratch first
+    if (epilogue == COHORT_INT8_EPILOGUE_RELU_MAXPOOL2) {
+        // Each 2x2 window of stride 2 (rows and columns past the last whole one are dropped):
+        // its four pixels dequantised, each through ReLU, then their max.
+        const int ph = (out_h - 2) / 2 + 1, pw = (out_w - 2) / 2 + 1;
+        for (int py = 0; py < ph; py++)
+            for (int px = 0; px < pw; px++) {
+                const int32_t *a = c + ((long)2 * py * out_w + 2 * px) * n, *b = a + n, *d = a + (long)out_w * n, *e = d + n;
+                float *out = scratch + ((long)py * pw + px) * n;
+                for (long o = 0; o < n; o++) {
+                    const int32_t correction = zp * column_sums[o];
+                    const float s = scale * weight_scales[o], add = bias ? bias[o] : 0;
+                    float va = (float)(a[o] - correction) * s, vb = (float)(b[o] - correction) * s;
+                    float vd = (float)(d[o] - correction) * s, ve = (float)(e[o] - correction) * s;
+                    if (bias) { va += add; vb += add; vd += add; ve += add; }
+                    out[o] = max4(relu1(va), relu1(vb), relu1(vd), relu1(ve));
+                }
+            }
+        P = (long)ph * pw;
+    } else {
+        // Along the channels (contiguous): the dequantiser's arithmetic, then ReLU if asked.
+        P = (long)out_h * out_w;
+        for (long p = 0; p < P; p++) {
+            const int32_t *row = c + p * n;
+            float *out = scratch + p * n;
+            for (long o = 0; o < n; o++) {
+                float v = (float)(row[o] - zp * column_sums[o]) * (scale * weight_scales[o]);
+                out[o] = bias ? v + bias[o] : v;
+            }
+            if (epilogue == COHORT_INT8_EPILOGUE_RELU)
+                for (long o = 0; o < n; o++) out[o] = relu1(out[o]);
         }
     }
+    // Then [P][n] to the planes y [n][P], 8 x 8 at a time.
+    const long p8 = P / 8 * 8, n8 = n / 8 * 8;
+    for (long o = 0; o < n8; o += 8) {
+        for (long p = 0; p < p8; p += 8) {
+            v8f r[8], t[8];
+            for (int i = 0; i < 8; i++) r[i] = *(const v8f *)(scratch + (p + i) * n + o);
+            transpose8x8(r, t);
+            for (int i = 0; i < 8; i++) *(v8f *)(y + (o + i) * P + p) = t[i];
+        }
+        for (long p = p8; p < P; p++)
+            for (long i = 0; i < 8; i++) y[(o + i) * P + p] = scratch[p * n + o + i];
+    }
+    for (long o = n8; o < n; o++)
+        for (long p = 0; p < P; p++) y[o * P + p] = scratch[p * n + o];
+}
+
+static void epilogue_portable(const int32_t *c, int out_h, int out_w, int n, const int32_t *column_sums, uint8_t zero_point,
+                              float scale, const float *weight_scales, const float *bias, cohort_int8_epilogue epilogue,
+                              float *scratch, float *y) {
+    epilogue_body(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
+}
+
+#if COHORT_X86
+__attribute__((target("avx2"))) static void epilogue_avx2(const int32_t *c, int out_h, int out_w, int n,
+                                                         const int32_t *column_sums, uint8_t zero_point, float scale,
+                                                         const float *weight_scales, const float *bias,
+                                                         cohort_int8_epilogue epilogue, float *scratch, float *y) {
+    epilogue_body(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
+}
+#endif
+
+void cohort_int8_conv_epilogue(const int32_t *c, int out_h, int out_w, int n, const int32_t *column_sums,
+                               uint8_t zero_point, float scale, const float *weight_scales, const float *bias,
+                               cohort_int8_epilogue epilogue, float *scratch, float *y, cohort_int8_path path) {
+#if COHORT_X86
+    if (path != COHORT_INT8_PORTABLE && (cohort_cpu_features() & COHORT_CPU_AVX2)) {
+        epilogue_avx2(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
+        return;
+    }
+#endif
+    (void)path;
+    epilogue_portable(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
 }

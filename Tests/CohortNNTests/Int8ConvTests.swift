@@ -127,6 +127,41 @@ final class Int8ConvTests: XCTestCase {
         }
     }
 
+    /// In a network, an int8 convolution with the ReLU, or ReLU and 2x2 max pooling, after it runs
+    /// as one layer (`Conv2d.fusedInt8Forward`): the separate layers' outputs bit for bit, on every
+    /// path and backend, with odd sizes (the pooling drops the last row and column) and negatives.
+    func testFusedReLUAndPoolingGiveTheSeparateLayersOutputs() throws {
+        var rng = RandomStream(seed: 14)
+        let backends: [Int8Backend] = Int8Weights.oneDNNAvailable ? [.cohort, .oneDNN] : [.cohort]
+        for s in Self.shapes {
+            let (conv, q, scales, x) = layer(s, batch: 3, &rng)
+            let relu = Activation(.relu), pool = Pool2d(.max, window: (2, 2))
+            for path in Int8Weights.availablePaths {
+                for backend in backends {
+                    Int8Weights.backendOverride = backend
+                    defer { Int8Weights.backendOverride = nil }
+                    conv.int8 = Int8Weights(values: q, scales: scales, outFeatures: conv.outChannels, inFeatures: q.count / conv.outChannels, path: path)
+                    let tape = Tape(recording: false)
+                    let ctx = ForwardContext(tape: tape, training: false)
+                    tape.reset()
+                    let alone = try relu.forward(try conv.forward(Var(x), ctx), ctx)
+                    let separate = (alone.value.scalars, try pool.forward(alone, ctx).value.scalars)
+                    XCTAssertTrue(separate.0.contains { $0 == 0 } && separate.0.contains { $0 > 0 }, "the ReLU must clip something, \(conv.summary)")
+                    tape.reset()
+                    let withReLU = try Sequential([conv, relu]).forward(Var(x), ctx).value.scalars
+                    tape.reset()
+                    let withPool = try Sequential([conv, relu, pool]).forward(Var(x), ctx).value.scalars
+                    let what = "\(conv.summary), \(Int8Weights.name(of: path)), \(backend)"
+                    // Counted, not listed: a failure would print every output otherwise.
+                    XCTAssertEqual(withReLU.count, separate.0.count, what)
+                    XCTAssertEqual(zip(withReLU, separate.0).filter { $0.bitPattern != $1.bitPattern }.count, 0, "conv + ReLU, outputs that differ, " + what)
+                    XCTAssertEqual(withPool.count, separate.1.count, what)
+                    XCTAssertEqual(zip(withPool, separate.1).filter { $0.bitPattern != $1.bitPattern }.count, 0, "conv + ReLU + max pool, outputs that differ, " + what)
+                }
+            }
+        }
+    }
+
     /// The patch rows of one image: the bytes under the kernel, the zero point over the padding,
     /// zeros after the patch.
     func testPatchRowsHoldTheKernelsBytes() {

@@ -82,9 +82,27 @@ void cohort_int8_dequantize(const int32_t *c, int m, int n, const int32_t *colum
 void cohort_int8_im2row(const uint8_t *image, int channels, int height, int width, int kernel_h, int kernel_w,
                         int stride_h, int stride_w, int pad_h, int pad_w, uint8_t pad_value, uint8_t *rows, long ldr);
 
-/// One image's int32 products c [pixels][n] back to floats in its planes y [n][pixels] (NCHW):
-/// y[o][p] = (float)(c[p][o] - zero_point * column_sums[o]) * (scale * weight_scales[o]) + bias[o],
-/// rounded as cohort_int8_dequantize rounds it (bias may be NULL).
-void cohort_int8_dequantize_image(const int32_t *c, int pixels, int n, const int32_t *column_sums, uint8_t zero_point,
-                                  float scale, const float *weight_scales, const float *bias, float *y);
+/// One quantised image [channels][height][width] in nhwc with its padding, for oneDNN's int8
+/// convolution: out [height + 2 pad_h][width + 2 pad_w][channels], `pad_value` (the image's zero
+/// point, the quantised 0) on the border.
+void cohort_int8_pad_nhwc(const uint8_t *image, int channels, int height, int width, int pad_h, int pad_w, uint8_t pad_value,
+                          uint8_t *out);
+
+/// What an int8 convolution's epilogue applies after the dequantiser: nothing, ReLU, or ReLU then
+/// a 2x2 max pooling of stride 2 (the layers that follow it in a network, fused).
+typedef enum {
+    COHORT_INT8_EPILOGUE_NONE = 0,
+    COHORT_INT8_EPILOGUE_RELU,
+    COHORT_INT8_EPILOGUE_RELU_MAXPOOL2
+} cohort_int8_epilogue;
+
+/// One image's int32 products c [out_h x out_w][n] back to floats in its planes y [n][pixels] (NCHW):
+/// v[o][p] = (float)(c[p][o] - zero_point * column_sums[o]) * (scale * weight_scales[o]) + bias[o],
+/// rounded as cohort_int8_dequantize rounds it (bias may be NULL); then, as `epilogue` asks, ReLU
+/// (Swift's max(v, 0)) and the 2x2 stride-2 max pooling of Pool2d (floor: y has ((out_h - 2) / 2 + 1)
+/// x ((out_w - 2) / 2 + 1) pixels per plane), giving the bits the separate layers give. `scratch`
+/// holds out_h x out_w x n floats. `path` above portable allows the AVX2 build of the same code.
+void cohort_int8_conv_epilogue(const int32_t *c, int out_h, int out_w, int n, const int32_t *column_sums,
+                               uint8_t zero_point, float scale, const float *weight_scales, const float *bias,
+                               cohort_int8_epilogue epilogue, float *scratch, float *y, cohort_int8_path path);
 #endif

@@ -24,6 +24,8 @@ public final class Int8Weights {
     public let path: cohort_int8_path
     let packed: [Int8]
     let columnSums: [Int32]
+    /// The values [out][in] as the file stores them (oneDNN's int8 convolution reorders them itself).
+    let values: [Int8]
     /// The weights for oneDNN; nil where oneDNN's int8 products are unavailable or inexact.
     let dnnl: DNNLInt8Weights?
     /// The fastest path of Cohort's kernel on this CPU within the COHORT_CPU cap, chosen once.
@@ -105,6 +107,7 @@ public final class Int8Weights {
         }
         self.packed = packed
         columnSums = sums
+        self.values = values
         dnnl = Int8Weights.oneDNNAvailable ? values.withUnsafeBufferPointer {
             DNNLInt8Weights(values: $0.baseAddress!, n: outFeatures, k: inFeatures)
         } : nil

@@ -19,9 +19,20 @@ public final class Sequential: Layer {
         return shape
     }
 
+    /// The layers in order; in an int8 model's inference, an int8 convolution and the ReLU (and
+    /// max pooling) after it run as one (`Conv2d.fusedInt8Forward`).
     public func forward(_ x: Var, _ ctx: ForwardContext) throws -> Var {
         var h = x
-        for layer in layers { h = try layer.forward(h, ctx) }
+        var i = 0
+        while i < layers.count {
+            if let (y, n) = try Conv2d.fusedInt8Forward(layers[i...], h, ctx) {
+                h = y
+                i += n
+            } else {
+                h = try layers[i].forward(h, ctx)
+                i += 1
+            }
+        }
         return h
     }
 }
