@@ -68,24 +68,54 @@ void cohort_int8_im2row(const uint8_t *image, int channels, int height, int widt
     }
 }
 
+// Sixteen bytes, loaded and stored at any alignment.
+typedef uint8_t v16u8 __attribute__((vector_size(16), aligned(1)));
+
+// 16 channels x 16 pixels (r[c] = pixels p..p+15 of channel c) to 16 pixels x 16 channels:
+// four rounds of interleaving the bytes of r[i] and r[i + 8] (a perfect shuffle) transpose them.
+__attribute__((always_inline)) static inline void transpose16x16_bytes(v16u8 r[16]) {
+    for (int round = 0; round < 4; round++) {
+        v16u8 w[16];
+        for (int i = 0; i < 8; i++) {
+            w[2 * i] = __builtin_shufflevector(r[i], r[i + 8], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            w[2 * i + 1] = __builtin_shufflevector(r[i], r[i + 8], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        }
+        for (int i = 0; i < 16; i++) r[i] = w[i];
+    }
+}
+
 void cohort_int8_pad_nhwc(const uint8_t *image, int channels, int height, int width, int pad_h, int pad_w, uint8_t pad_value,
                           uint8_t *out) {
     const int padded_w = width + 2 * pad_w;
-    const long row = (long)padded_w * channels;
+    const long row = (long)padded_w * channels, plane = (long)height * width;
     fill_bytes(out, pad_value, (int)(row * pad_h));
     fill_bytes(out + row * (pad_h + height), pad_value, (int)(row * pad_h));
     for (int y = 0; y < height; y++) {
         uint8_t *dst = out + row * (pad_h + y);
         fill_bytes(dst, pad_value, pad_w * channels);
         fill_bytes(dst + (long)(pad_w + width) * channels, pad_value, pad_w * channels);
-        dst += (long)pad_w * channels;
-        if (channels == 1) {
-            memcpy(dst, image + (long)y * width, (size_t)width);
-            continue;
-        }
-        for (int x = 0; x < width; x++)
-            for (int c = 0; c < channels; c++) dst[(long)x * channels + c] = image[((long)c * height + y) * width + x];
     }
+    // Pixel p of the image goes to `at(p)`: its row's first byte past the left padding, plus x.
+#define AT(p) (out + row * (pad_h + (p) / width) + (long)(pad_w + (p) % width) * channels)
+    if (channels == 1) {
+        for (int y = 0; y < height; y++) memcpy(AT((long)y * width), image + (long)y * width, (size_t)width);
+        return;
+    }
+    // 16 channels x 16 pixels (of the flattened image, across its rows) at a time, then what is left.
+    const int c16 = channels / 16 * 16;
+    const long p16 = plane / 16 * 16;
+    for (int c = 0; c < c16; c += 16)
+        for (long p = 0; p < p16; p += 16) {
+            v16u8 r[16];
+            for (int i = 0; i < 16; i++) r[i] = *(const v16u8 *)(image + (c + i) * plane + p);
+            transpose16x16_bytes(r);
+            for (int j = 0; j < 16; j++) *(v16u8 *)(AT(p + j) + c) = r[j];
+        }
+    for (long p = 0; p < plane; p++) {
+        uint8_t *dst = AT(p);
+        for (int c = p < p16 ? c16 : 0; c < channels; c++) dst[c] = image[c * plane + p];
+    }
+#undef AT
 }
 
 // ---- The epilogue: int32 products to float planes, with ReLU and 2x2 max pooling fused ----------
@@ -192,12 +222,21 @@ __attribute__((target("avx2"))) static void epilogue_avx2(const int32_t *c, int 
                                                          cohort_int8_epilogue epilogue, float *scratch, float *y) {
     epilogue_body(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
 }
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq"))) static void epilogue_avx512(
+    const int32_t *c, int out_h, int out_w, int n, const int32_t *column_sums, uint8_t zero_point, float scale,
+    const float *weight_scales, const float *bias, cohort_int8_epilogue epilogue, float *scratch, float *y) {
+    epilogue_body(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
+}
 #endif
 
 void cohort_int8_conv_epilogue(const int32_t *c, int out_h, int out_w, int n, const int32_t *column_sums,
                                uint8_t zero_point, float scale, const float *weight_scales, const float *bias,
                                cohort_int8_epilogue epilogue, float *scratch, float *y, cohort_int8_path path) {
 #if COHORT_X86
+    if (path == COHORT_INT8_AVX512_VNNI && (cohort_cpu_features() & COHORT_CPU_AVX512)) {
+        epilogue_avx512(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
+        return;
+    }
     if (path != COHORT_INT8_PORTABLE && (cohort_cpu_features() & COHORT_CPU_AVX2)) {
         epilogue_avx2(c, out_h, out_w, n, column_sums, zero_point, scale, weight_scales, bias, epilogue, scratch, y);
         return;

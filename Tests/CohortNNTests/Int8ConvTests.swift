@@ -162,6 +162,28 @@ final class Int8ConvTests: XCTestCase {
         }
     }
 
+    /// An image in nhwc with its border (oneDNN's input): every byte where the formula puts it, for
+    /// channel counts in and out of the 16 x 16 blocks, one channel, and several paddings.
+    func testPaddedNHWCImagesHoldEveryByte() {
+        for (C, H, W, pad) in [(20, 5, 7, 1), (32, 13, 13, 0), (1, 6, 5, 2), (3, 4, 4, 1), (16, 2, 9, 2)] {
+            let image = (0..<(C * H * W)).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }
+            let (Hp, Wp) = (H + 2 * pad, W + 2 * pad)
+            var out = [UInt8](repeating: 1, count: Hp * Wp * C)
+            cohort_int8_pad_nhwc(image, Int32(C), Int32(H), Int32(W), Int32(pad), Int32(pad), 250, &out)
+            var wrong = 0
+            for y in 0..<Hp {
+                for x in 0..<Wp {
+                    for c in 0..<C {
+                        let (iy, ix) = (y - pad, x - pad)
+                        let expected = iy >= 0 && iy < H && ix >= 0 && ix < W ? image[(c * H + iy) * W + ix] : 250
+                        if out[(y * Wp + x) * C + c] != expected { wrong += 1 }
+                    }
+                }
+            }
+            XCTAssertEqual(wrong, 0, "bytes out of place, \(C) channels, \(H)x\(W), padding \(pad)")
+        }
+    }
+
     /// The patch rows of one image: the bytes under the kernel, the zero point over the padding,
     /// zeros after the patch.
     func testPatchRowsHoldTheKernelsBytes() {
