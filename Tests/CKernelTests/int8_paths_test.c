@@ -297,6 +297,70 @@ static void check_layer(cohort_int8_path path, long m, long k, long n) {
     free(x), free(y0), free(y1), free(wscales), free(w);
 }
 
+// The convolution epilogue (Sources/CInt8/int8_conv.c) against its formula, computed here one
+// value at a time: dequantise (the product rounded before the bias is added: `volatile` keeps the
+// compiler from fusing them, as aarch64's GCC would), ReLU as max(v, 0), then the 2x2 stride-2
+// max pool in scan order; the bits must be equal.
+static void check_epilogue(cohort_int8_path path, int out_h, int out_w, int n, cohort_int8_epilogue epilogue, int with_bias) {
+    const long pixels = (long)out_h * out_w;
+    int32_t *c = alloc(sizeof(int32_t) * pixels * n), *sums = alloc(sizeof(int32_t) * n);
+    float *ws = alloc(sizeof(float) * n), *bias = alloc(sizeof(float) * n);
+    float *scratch = alloc(sizeof(float) * pixels * n), *y = alloc(sizeof(float) * pixels * n), *v = alloc(sizeof(float) * pixels * n);
+    const uint8_t zp = (uint8_t)(next_u32() % 256);
+    const float scale = uniform(0.001f, 0.05f);
+    for (long i = 0; i < pixels * n; i++) c[i] = (int32_t)(next_u32() % 200001) - 100000;
+    for (int o = 0; o < n; o++) sums[o] = (int32_t)(next_u32() % 2001) - 1000, ws[o] = uniform(0.001f, 0.02f), bias[o] = uniform(-3, 3);
+    cohort_int8_conv_epilogue(c, out_h, out_w, n, sums, zp, scale, ws, with_bias ? bias : NULL, epilogue, scratch, y, path);
+    for (long p = 0; p < pixels; p++)
+        for (int o = 0; o < n; o++) {
+            volatile float product = (float)(c[p * n + o] - (int32_t)zp * sums[o]) * (scale * ws[o]);
+            float value = with_bias ? product + bias[o] : product;
+            if (epilogue != COHORT_INT8_EPILOGUE_NONE) value = 0 >= value ? 0 : value;
+            v[(long)o * pixels + p] = value;
+        }
+    const int ph = epilogue == COHORT_INT8_EPILOGUE_RELU_MAXPOOL2 ? (out_h - 2) / 2 + 1 : out_h;
+    const int pw = epilogue == COHORT_INT8_EPILOGUE_RELU_MAXPOOL2 ? (out_w - 2) / 2 + 1 : out_w;
+    for (int o = 0; o < n; o++)
+        for (int py = 0; py < ph; py++)
+            for (int px = 0; px < pw; px++) {
+                const float *plane = v + (long)o * pixels;
+                float expected = plane[py * out_w + px];
+                if (epilogue == COHORT_INT8_EPILOGUE_RELU_MAXPOOL2) {
+                    const float *w0 = plane + 2 * py * out_w + 2 * px, *w1 = w0 + out_w;
+                    expected = w0[0];
+                    if (w0[1] > expected) expected = w0[1];
+                    if (w1[0] > expected) expected = w1[0];
+                    if (w1[1] > expected) expected = w1[1];
+                }
+                const float got = y[((long)o * ph + py) * pw + px];
+                if (memcmp(&got, &expected, sizeof got) != 0) {
+                    char detail[120];
+                    snprintf(detail, sizeof detail, "epilogue %d, bias %d: %.9g, the formula %.9g", (int)epilogue, with_bias, got, expected);
+                    fail("conv epilogue", out_h, out_w, n, ((long)o * ph + py) * pw + px, detail);
+                }
+            }
+    checks++;
+    free(c), free(sums), free(ws), free(bias), free(scratch), free(y), free(v);
+}
+
+// An image in nhwc with its border (`cohort_int8_pad_nhwc`), byte by byte.
+static void check_pad_nhwc(int channels, int height, int width, int pad) {
+    const long plane = (long)height * width, hp = height + 2 * pad, wp = width + 2 * pad;
+    uint8_t *image = alloc((size_t)(channels * plane)), *out = alloc((size_t)(hp * wp * channels));
+    for (long i = 0; i < channels * plane; i++) image[i] = (uint8_t)next_u32();
+    const uint8_t border = (uint8_t)next_u32();
+    cohort_int8_pad_nhwc(image, channels, height, width, pad, pad, border, out);
+    for (long y = 0; y < hp; y++)
+        for (long x = 0; x < wp; x++)
+            for (int c = 0; c < channels; c++) {
+                const long iy = y - pad, ix = x - pad;
+                const uint8_t expected = iy >= 0 && iy < height && ix >= 0 && ix < width ? image[c * plane + iy * width + ix] : border;
+                if (out[(y * wp + x) * channels + c] != expected) fail("pad nhwc", height, width, channels, (y * wp + x) * channels + c, "byte out of place");
+            }
+    checks++;
+    free(image), free(out);
+}
+
 static void check_path(cohort_int8_path path) {
     current = cohort_int8_path_name(path);
     static const long ms[] = {1, 2, 3, 5, 7, 17}, ks[] = {1, 3, 4, 5, 31, 100, 784};
@@ -336,6 +400,17 @@ static void check_path(cohort_int8_path path) {
         long m = 1 + next_u32() % 40, k = 1 + next_u32() % 300, n = 1 + next_u32() % 80;
         check_gemm(path, m, k, n, WEIGHTS_RANDOM);
     }
+    // The convolution epilogue: whole and ragged 8 x 8 blocks, odd sizes the pooling cuts, with and
+    // without bias; and the nhwc padding in and out of its 16 x 16 blocks.
+    static const int shapes[][3] = {{26, 26, 32}, {11, 11, 64}, {13, 13, 16}, {5, 7, 3}, {2, 2, 9}, {3, 9, 17}, {1, 5, 8}};
+    for (unsigned s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int e = COHORT_INT8_EPILOGUE_NONE; e <= COHORT_INT8_EPILOGUE_RELU_MAXPOOL2; e++) {
+            if (e == COHORT_INT8_EPILOGUE_RELU_MAXPOOL2 && (shapes[s][0] < 2 || shapes[s][1] < 2)) continue;
+            for (int with_bias = 0; with_bias <= 1; with_bias++)
+                check_epilogue(path, shapes[s][0], shapes[s][1], shapes[s][2], (cohort_int8_epilogue)e, with_bias);
+        }
+    static const int images[][4] = {{32, 13, 13, 0}, {20, 5, 7, 1}, {16, 2, 9, 2}, {1, 28, 28, 1}, {3, 4, 4, 1}, {48, 7, 7, 1}};
+    for (unsigned s = 0; s < sizeof images / sizeof images[0]; s++) check_pad_nhwc(images[s][0], images[s][1], images[s][2], images[s][3]);
 }
 
 int main(void) {
