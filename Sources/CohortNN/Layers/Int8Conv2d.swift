@@ -3,10 +3,10 @@ import Cohort
 
 extension Conv2d {
     /// Inference in int8: each image quantised to uint8 by its own range (as an int8 Linear layer
-    /// quantises each row, so a prediction does not depend on its batch), its patches laid out as
-    /// rows with the zero point over the padding (the quantised 0), one exact integer product with
-    /// the int8 weights [out, C*kh*kw], then per output y = (sum q w - zero point x sum w) *
-    /// (image scale * weight scale) + bias. The ONNX export computes the same with Pad,
+    /// quantises each row, so a prediction does not depend on its batch), the exact integer sums
+    /// over the kernel with the int8 weights [out, C*kh*kw], the zero point over the padding (the
+    /// quantised 0), then per output y = (sum q w - zero point x sum w) * (image scale * weight
+    /// scale) + bias. The ONNX export computes the same with Pad,
     /// the per-image quantisation, ConvInteger, Sub, Cast, Mul and Add (`cohort export`).
     /// `epilogue`: the ReLU (and 2x2 max pooling) that follow the layer, applied in the same pass
     /// over each image's products (`fusedInt8Forward`), with the separate layers' results.
