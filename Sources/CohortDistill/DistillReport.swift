@@ -248,7 +248,7 @@ public struct DistillReport: Codable {
         md += "\nWeight bytes: Linear/Conv weights as stored (int8 values plus one float scale per output channel). Inference samples/s: "
         md += "batch 256, one thread (**Accuracy against speed**). Int8 models compute their "
         md += "Linear and Conv2d layers with 8-bit integer products on activations quantised per sample (each input row, each "
-        md += "image its own range; \(Int8Weights.kernelDescription) here; convolutions through Cohort's kernel on patch rows); "
+        md += "image its own range; \(Int8Weights.kernelDescription) here; convolutions through \(Int8Weights.convolutionDescription)); "
         md += "a batch norm right after a convolution or linear layer is folded into it before quantising, and the other layers stay "
         md += "float32; every row's speed is that of the model with its batch norms folded, as deployed. "
         md += "Pruned models are stored and computed dense.\n"

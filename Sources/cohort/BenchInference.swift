@@ -27,7 +27,7 @@ struct BenchInference: ParsableCommand {
                 throw CohortError.invalid("bench inference: give model files, and positive --batch, --threads, --seconds and --rounds")
             }
             GEMM.setThreads(threads)
-            print("float products: \(GEMM.fp32BackendReason), threads: \(threads); int8 products: \(Int8Weights.kernelDescription)")
+            print("float products: \(GEMM.fp32BackendReason), threads: \(threads); int8 products: \(Int8Weights.kernelDescription); int8 convolutions: \(Int8Weights.convolutionDescription)")
             let loaded = try models.map { path -> (String, Model, DataSplits) in
                 let saved = try SavedRun.open(path)
                 let data = try DataSplits.load(saved.config.data, task: saved.config.task, seed: saved.config.seed, saved: saved.data)
