@@ -23,7 +23,9 @@ final class DistillConfigTests: XCTestCase {
         XCTAssertEqual(ensemble.distill?.teachers.count, 3)
         let (front, _) = try ConfigLoader.loadRun(path: path("distill-fashion-front"), overrides: [])
         XCTAssertEqual(front.distill?.teachers, [teacher(resnet)])
-        XCTAssertEqual(front.distill?.students?.map(\.name), ["mlp-100", "mlp-512", "cnn-small"])
+        XCTAssertEqual(front.distill?.students?.map(\.name), ["mlp-100", "mlp-512", "cnn-small", "cnn-32-64"])
+        XCTAssertEqual(front.distill?.students?.last?.model, try ConfigLoader.loadRun(path: path("fashion-cnn"), overrides: []).0.model,
+                       "the last student is configs/fashion-cnn.yaml's network")
         XCTAssertEqual(front.distill?.students?.first?.model, try ConfigLoader.loadRun(path: path("distill-fashion"), overrides: []).0.model,
                        "the first student is the default config's MLP")
     }
