@@ -29,6 +29,7 @@ struct InfoCommand: ParsableCommand {
                  + "not here: \(Int8Weights.allPaths.filter { !available.contains($0) }.map(Int8Weights.name(of:)).joined(separator: ", "))"),
                 ("int8 on onednn", Int8Weights.oneDNNAvailable ? "yes" : "no",
                  Int8Weights.oneDNNAvailable ? "large products (\(Int8Weights.kernelDescription))" : "oneDNN's int8 is exact only with VNNI (isa \(DNNL.isa))"),
+                ("int8 convolution", Int8Weights.oneDNNAvailable ? "onednn" : Int8Weights.name(of: int8), Int8Weights.convolutionDescription),
                 ("bf16 rounding", BFloat16.roundingPath.path, BFloat16.roundingPath.why),
                 ("bf16 products", CPUFeatures.avx512BF16 ? "onednn" : "refused",
                  CPUFeatures.avx512BF16 ? "avx512_bf16" : "needs avx512_bf16 (emulated in fp32 on request: allow_emulated_bf16)"),

@@ -19,7 +19,7 @@ final class CPUEnvironmentTests: XCTestCase {
     func testInfoNamesEveryFamilyAndTheCapTakesThePortablePaths() throws {
         let native = try CLI.run(["cohort", "info"], environment: ["COHORT_CPU": ""])  // empty is native, whatever the caller set
         XCTAssertEqual(native.status, 0, native.stderr)
-        for family in ["fp32 products", "convolutions", "int8 products", "int8 on onednn", "bf16 rounding", "bf16 products", "wire fp16/bf16"] {
+        for family in ["fp32 products", "convolutions", "int8 products", "int8 on onednn", "int8 convolution", "bf16 rounding", "bf16 products", "wire fp16/bf16"] {
             XCTAssertNotNil(path(family, native.stdout), "\(family) in\n\(native.stdout)")
         }
         if flags.contains(" avx2 ") && flags.contains(" fma ") && flags.contains(" f16c ") {
