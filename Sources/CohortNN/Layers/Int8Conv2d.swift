@@ -149,13 +149,7 @@ final class Int8Conv2dNode: TapeNode {
 extension Int8Weights {
     /// What computes int8 convolutions now, for reports (the choice per image's product, as `backend` makes it).
     public static var convolutionDescription: String {
-        let own = "Cohort's kernel on patch rows", theirs = "oneDNN's int8 convolution"
-        let fused = "; a ReLU and 2x2 max pooling right after one run in its epilogue"
-        switch fixedBackend {
-        case .oneDNN? where oneDNNAvailable: return theirs + fused
-        case .oneDNN?, .cohort?: return own + fused
-        case nil where !oneDNNAvailable: return own + fused
-        case nil: return "\(theirs) for images of 2^\(oneDNNMinimumProduct.trailingZeroBitCount)+ multiply-adds, else \(own)" + fused
-        }
+        backendDescription(own: "Cohort's kernel on patch rows", theirs: "oneDNN's int8 convolution", per: "images")
+            + "; a ReLU and 2x2 max pooling right after one run in its epilogue"
     }
 }

@@ -82,12 +82,17 @@ public final class Int8Weights {
 
     /// What computes int8 products now, for reports.
     public static var kernelDescription: String {
-        let own = cohortKernelName, theirs = "oneDNN \(DNNL.isa)"
+        backendDescription(own: cohortKernelName, theirs: "oneDNN \(DNNL.isa)", per: "products")
+    }
+
+    /// Which of `own` and `theirs` computes now, as `backend` chooses per product (`per`: what a
+    /// product is, "products" or "images"), for reports.
+    static func backendDescription(own: String, theirs: String, per: String) -> String {
         switch fixedBackend {
         case .oneDNN? where oneDNNAvailable: return theirs
         case .oneDNN?, .cohort?: return own
         case nil where !oneDNNAvailable: return own
-        case nil: return "\(theirs) for products of 2^\(oneDNNMinimumProduct.trailingZeroBitCount)+ multiply-adds, else \(own)"
+        case nil: return "\(theirs) for \(per) of 2^\(oneDNNMinimumProduct.trailingZeroBitCount)+ multiply-adds, else \(own)"
         }
     }
 
