@@ -19,15 +19,44 @@ final class CompressionStages {
     /// What every model here is trained on (saved in each model file).
     let data: DataDescription
     let showProgress: Bool
+    /// A resumed run (`cohort distill --resume`): a sub-run whose folder holds a latest checkpoint
+    /// continues from it, and one that had finished is evaluated, not trained again.
+    let resume: Bool
     var isLeader: Bool { comm.rank == 0 }
 
-    init(communicator: Communicator, folder: URL, yaml: String, runName: String, data: DataDescription, showProgress: Bool) {
+    init(communicator: Communicator, folder: URL, yaml: String, runName: String, data: DataDescription, showProgress: Bool,
+         resume: Bool = false) {
         comm = communicator
         self.folder = folder
         self.yaml = yaml
         self.runName = runName
         self.data = data
         self.showProgress = showProgress
+        self.resume = resume
+    }
+
+    /// The trainer of sub-run `config`, and whether it continues from its folder's latest
+    /// checkpoint: in a resumed run, when it has one and `upToDate` (what it starts from was not
+    /// trained again in this start). A resumed run injects no test fault (COHORT_INJECT_*) into any
+    /// sub-run, so a restarted job can finish, as a resumed `cohort train` does.
+    func trainer(_ config: RunConfig, yaml: String, data: DataSplits, input: TrainingInput? = nil, distillation: DistillationSetup?,
+                 upToDate: Bool = true) throws -> (trainer: Trainer, resumed: Bool) {
+        let resumed = try resume && upToDate && Trainer.hasLatestCheckpoint(config, comm)
+        let trainer = try Trainer(config: config, configYAML: yaml, communicator: comm, resume: resumed, showProgress: showProgress,
+                                  data: data, input: input, distillation: distillation)
+        if resume { trainer.step.faults = FaultInjection() }
+        if resumed {
+            say(trainer.hasFinished ? "\(config.name): finished before the resume; evaluated, not trained again"
+                                    : "\(config.name): resumed from its latest checkpoint, step \(trainer.currentStep) of \(trainer.totalSteps)")
+        }
+        return (trainer, resumed)
+    }
+
+    /// Trains `trainer` to its end and returns its test evaluation; a resumed sub-run that had
+    /// finished is only evaluated (its folder, curves and report stay as they were written).
+    func train(_ trainer: Trainer) throws -> (evaluation: Evaluation, trained: Bool) {
+        if trainer.hasFinished { return (try trainer.testEvaluation(), false) }
+        return (try trainer.run(), true)
     }
 
     func say(_ line: String) { if isLeader { print(line) } }
@@ -63,11 +92,15 @@ final class CompressionStages {
     /// on the labels. Each round's rate falls from `prune.lr` to 0 on a cosine, so the weights
     /// settle after each cut instead of ending on a large constant step. Round K's sub-run is
     /// `roundName(K)`, from `yaml` (the model's own config). Writes `models/<fileName>` with the masks.
+    /// In a resumed run the rounds resume while `startUpToDate` (`start` is the model they pruned before).
     func pruneAndFineTune(_ start: Model, yaml base: String? = nil, prune: PruneConfig, setup: DistillationSetup?, data: DataSplits,
-                          fileName: String, roundName: (Int) -> String = { "prune-\($0)" }) throws -> (Pruned, ModelExport.Written) {
+                          fileName: String, roundName: (Int) -> String = { "prune-\($0)" },
+                          startUpToDate: Bool = true) throws -> (Pruned, ModelExport.Written) {
         var current = start
         var last: Pruned?
         var masks: [[UInt8]]?
+        // A round resumes only if the model it starts from is the one it started from before.
+        var upToDate = startUpToDate
         for round in 1...prune.rounds {
             let target = MagnitudePruner.sparsity(round: round, of: prune.rounds, final: prune.sparsity)
             let steps = max(prune.finetuneSteps, 1)
@@ -79,18 +112,25 @@ final class CompressionStages {
                 c.training.checkpointEvery = 0
                 c.training.patience = 0
             }
-            let trainer = try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
-                                      data: data, distillation: setup)
-            trainer.model.assign(from: current)
+            let (trainer, resumed) = try self.trainer(c, yaml: y, data: data, distillation: setup, upToDate: upToDate)
             let pruner = MagnitudePruner(arena: trainer.session.parameters)
-            if let masks { pruner.restore(masks) }
-            pruner.prune(to: target, global: prune.scope == .global)
+            if resumed {
+                // The round's checkpoint was saved with its pruned weights at zero (held there after every
+                // update): those zeros are its masks, this round's and every earlier one's.
+                pruner.restore(pruner.masksOfZeroWeights())
+            } else {
+                trainer.model.assign(from: current)
+                if let masks { pruner.restore(masks) }
+                pruner.prune(to: target, global: prune.scope == .global)
+            }
             trainer.afterUpdate = { pruner.apply() }
             say(String(format: "pruning round %d of %d: %.1f%% of %d weights zero, fine-tuning %d steps", round, prune.rounds,
                        pruner.sparsity * 100, pruner.prunableCount, prune.finetuneSteps))
             let e: Evaluation
             if prune.finetuneSteps > 0 {
-                e = try trainer.run()
+                let outcome = try train(trainer)
+                e = outcome.evaluation
+                upToDate = upToDate && !outcome.trained
             } else {
                 e = try evaluate(trainer.model, data)
             }

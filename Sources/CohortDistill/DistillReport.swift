@@ -83,8 +83,8 @@ public struct DistillReport: Codable {
         public let mixup: Float, cutmix: Float
         public let epochs: Int
         /// The teacher's share of the distilled student's step time (forward passes online, look-ups
-        /// cached), mean over ranks.
-        public let teacherShare: Double
+        /// cached), mean over ranks; nil when the student had finished before a resume.
+        public let teacherShare: Double?
         /// Where a generated set's VAE came from, and the seconds it took (trained or loaded, sampled).
         public let generator: String?
         public let generatorSeconds: Double?
@@ -108,7 +108,10 @@ public struct DistillReport: Codable {
     public let distillation: Distillation?
     public let studentSteps: Int?
     public let ranks: Int
+    /// The wall time of the start that wrote the report (the last one, when it was resumed).
     public let seconds: Double
+    /// Whether that start resumed a distillation (`cohort distill --resume`).
+    public let resumed: Bool
     public let rows: [Row]
     /// Every seed's students when more than one was trained (the first is the table's).
     public let seeds: [SeedResult]
@@ -118,9 +121,9 @@ public struct DistillReport: Codable {
     public let choice: Choice?
 
     public init(name: String, summary: String, distillation: Distillation?, studentSteps: Int?, ranks: Int, seconds: Double,
-                rows: [Row], seeds: [SeedResult] = [], comparison: String? = nil, choice: Choice? = nil) {
+                rows: [Row], seeds: [SeedResult] = [], comparison: String? = nil, choice: Choice? = nil, resumed: Bool = false) {
         self.name = name; self.summary = summary; self.distillation = distillation; self.studentSteps = studentSteps
-        self.ranks = ranks; self.seconds = seconds; self.rows = rows; self.seeds = seeds; self.comparison = comparison; self.choice = choice
+        self.ranks = ranks; self.seconds = seconds; self.resumed = resumed; self.rows = rows; self.seeds = seeds; self.comparison = comparison; self.choice = choice
     }
 
     public func row(_ role: Role) -> Row? { rows.first { $0.role == role } }
@@ -160,7 +163,7 @@ public struct DistillReport: Codable {
 
     static func mean(_ v: [Int]) -> Double { Double(v.reduce(0, +)) / Double(max(v.count, 1)) }
 
-    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, rows, gapClosed, seeds, meanGapClosed, comparison, choice }
+    enum CodingKeys: String, CodingKey { case name, summary, distillation, studentSteps, ranks, seconds, resumed, rows, gapClosed, seeds, meanGapClosed, comparison, choice }
 
     /// Reads a report.json (the computed figures, gapClosed and meanGapClosed, are computed again).
     public init(from decoder: Decoder) throws {
@@ -171,6 +174,7 @@ public struct DistillReport: Codable {
         studentSteps = try c.decodeIfPresent(Int.self, forKey: .studentSteps)
         ranks = try c.decode(Int.self, forKey: .ranks)
         seconds = try c.decode(Double.self, forKey: .seconds)
+        resumed = try c.decodeIfPresent(Bool.self, forKey: .resumed) ?? false
         rows = try c.decode([Row].self, forKey: .rows)
         seeds = try c.decodeIfPresent([SeedResult].self, forKey: .seeds) ?? []
         comparison = try c.decodeIfPresent(String.self, forKey: .comparison)
@@ -185,6 +189,7 @@ public struct DistillReport: Codable {
         try c.encodeIfPresent(studentSteps, forKey: .studentSteps)
         try c.encode(ranks, forKey: .ranks)
         try c.encode(seconds, forKey: .seconds)
+        if resumed { try c.encode(resumed, forKey: .resumed) }
         try c.encode(rows, forKey: .rows)
         try c.encodeIfPresent(gapClosed, forKey: .gapClosed)
         if !seeds.isEmpty { try c.encode(seeds, forKey: .seeds) }
@@ -212,7 +217,8 @@ public struct DistillReport: Codable {
 
     public var markdown: String {
         var md = "# \(name): distillation and compression\n\n"
-        md += summary + String(format: " %d rank(s), %.0f s in all.\n\n", ranks, seconds)
+        md += summary + String(format: resumed ? " %d rank(s), %.0f s in the start that resumed it (each sub-run's report.md has its own time).\n\n"
+                                                : " %d rank(s), %.0f s in all.\n\n", ranks, seconds)
         md += table + "\n"
         for student in students {
             let who = student.map { "**\($0)**: " } ?? ""
@@ -236,8 +242,9 @@ public struct DistillReport: Codable {
         if let comparison { md += "Every student's figures and curves side by side: [\(comparison)](\(comparison)).\n" }
         if let d = distillation, let variant = VariantRow(self) {
             md += "\n## Variant\n\n" + VariantRow.table([variant]) + "\n"
-            md += String(format: "The teacher's targets were %@; the teacher took %.1f%% of the distilled student's step time.", d.teacherMode == .cached
-                ? "cached once per transfer example" : "computed on every batch as the student saw it", d.teacherShare * 100)
+            md += "The teacher's targets were " + (d.teacherMode == .cached ? "cached once per transfer example" : "computed on every batch as the student saw it")
+            md += d.teacherShare.map { String(format: "; the teacher took %.1f%% of the distilled student's step time.", $0 * 100) }
+                ?? "; the distilled student had finished before the resume, so its step time was not measured in this start."
             if let g = d.generator { md += String(format: " Generated images: VAE %@, %.0f s.", g, d.generatorSeconds ?? 0) }
             md += " Choose between variants on validation accuracy (`cohort compare` of their run folders), never on the test set.\n"
         }

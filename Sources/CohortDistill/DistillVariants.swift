@@ -23,7 +23,7 @@ public struct VariantRow: Codable {
     public let scratchValidation: Double?
     /// The share of the scratch-teacher gap in test errors that the mean errors close.
     public let gapClosed: Double?
-    public let teacherShare: Double
+    public let teacherShare: Double?
     public let seconds: Double
 
     /// The row of a distillation report (nil for `cohort compress`'s).
@@ -66,7 +66,7 @@ public struct VariantRow: Codable {
             let name = i == best ? "**\(r.variant)**" : r.variant
             md += "| \(name) | \(r.run)\(r.asWritten ? " (as written)" : "") | \(r.steps) | \(r.ranks) | \(list(r.distilledErrors)) | \(list(r.scratchErrors)) | "
             md += "\(r.gapClosed.map { String(format: "%.1f%%", $0 * 100) } ?? "-") | \(percent(r.distilledValidation)) | \(percent(r.scratchValidation)) | "
-            md += String(format: "%.0f%% | %.0f s |\n", r.teacherShare * 100, r.seconds)
+            md += (r.teacherShare.map { String(format: "%.0f%%", $0 * 100) } ?? "-") + String(format: " | %.0f s |\n", r.seconds)
         }
         return md
     }

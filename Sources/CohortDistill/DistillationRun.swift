@@ -24,6 +24,8 @@ public final class DistillationRun {
     /// Students (and scratch students) trained in all, from seeds seed, seed + 1, ...: one pair
     /// differs from another by 15-25 test errors on Fashion-MNIST, as much as distillation gains.
     let repeats: Int
+    /// Afresh, or continuing the distillation in this folder (`DistillationStart`, `CompressionStages.resume`).
+    let start: DistillationStart
     let showProgress: Bool
     /// How the run was started, and its --set overrides (for the report's variant row).
     let command: String
@@ -31,7 +33,7 @@ public final class DistillationRun {
     let folder: URL
     var isLeader: Bool { comm.rank == 0 }
 
-    public init(config: RunConfig, configYAML: String, communicator: Communicator, baseline: Bool, repeats: Int = 1,
+    public init(config: RunConfig, configYAML: String, communicator: Communicator, baseline: Bool, repeats: Int = 1, start: DistillationStart = .fresh,
                 showProgress: Bool = true, command: String = "cohort distill", overrides: [String] = []) throws {
         guard repeats >= 1 else { throw CohortError.invalid("--repeats: must be at least 1, got \(repeats)") }
         guard let distill = config.distill else {
@@ -49,6 +51,7 @@ public final class DistillationRun {
         comm = communicator
         self.baseline = baseline
         self.repeats = repeats
+        self.start = start
         self.showProgress = showProgress
         self.command = command
         self.overrides = overrides
@@ -66,8 +69,10 @@ public final class DistillationRun {
         let started = Runtime.now()
         if config.training.threads > 0 { GEMM.setThreads(config.training.threads) }
         let data = try DataSplits.load(config.data, task: config.task, seed: config.seed)
+        let resume = try DistillationResume.begin(yaml, in: folder, start: start, communicator: comm)
         let stages = CompressionStages(communicator: comm, folder: folder, yaml: yaml, runName: config.name, data: data.description,
-                                       showProgress: showProgress)
+                                       showProgress: showProgress, resume: resume)
+        if resume { stages.say("resuming the distillation in \(folder.path): finished sub-runs are evaluated, the others continue from their latest checkpoints") }
         // Every teacher is checked (file, shapes, classes), and so is the batch preparation, before any training.
         let teacher = try TeacherEnsemble(paths: distill.teachers, data: data, dataConfig: config.data,
                                           normalization: data.normalization, matching: matching)
@@ -129,7 +134,7 @@ public final class DistillationRun {
                              who, first!.steps)
         let report = DistillReport(name: config.name, summary: summary, distillation: settings, studentSteps: first!.steps,
                                    ranks: comm.size, seconds: Runtime.now() - started, rows: rows.rows, seeds: seeds, comparison: comparison,
-                                   choice: choice)
+                                   choice: choice, resumed: resume)
         if isLeader { try report.write(to: folder) }
         return report
     }
@@ -138,8 +143,9 @@ public final class DistillationRun {
     struct StudentOutcome {
         let seeds: [DistillReport.SeedResult]
         let steps: Int
-        /// The teacher's share of the distilled student's step time, mean over ranks.
-        let teacherShare: Double
+        /// The teacher's share of the distilled student's step time, mean over ranks (nil when it
+        /// trained before a resume: no step of it was timed here).
+        let teacherShare: Double?
     }
 
     /// One student's stages: distilled (and from scratch with --baseline), more seeds of both with
@@ -149,8 +155,8 @@ public final class DistillationRun {
         let models = stages.models, who = names.student
         let (student, studentYAML) = try studentRun(names.distilledRun(), network, stages, data: data, distillation: setup)
         stages.say("distilling into \(who ?? "the student"): \(student.totalSteps) steps")
-        let distilled = try student.run()
-        let teacherShare = try meanOverRanks(student.step.totals.teacherShare)
+        let (distilled, studentTrained) = try stages.train(student)
+        let teacherShare = student.step.totals.steps > 0 ? try meanOverRanks(student.step.totals.teacherShare) : nil
         let studentFile = try stages.export(student.model, studentYAML, models.appendingPathComponent(names.distilledFile))
         try stages.add(names.distilledRow, .distilled, distilled, student.model, studentFile, data, student: who, to: &rows)
         var seeds = [DistillReport.SeedResult(student: who, seed: config.seed, scratchErrors: nil, distilledErrors: distilled.errors,
@@ -158,7 +164,7 @@ public final class DistillationRun {
         if let scratchInput {
             let (scratch, scratchYAML) = try studentRun(names.scratchRun(), network, stages, data: data, input: scratchInput)
             stages.say("\(who.map { "\($0)" } ?? "student") from scratch (same steps, same examples with labels): \(scratch.totalSteps) steps")
-            let e = try scratch.run()
+            let e = try stages.train(scratch).evaluation
             let file = try stages.export(scratch.model, scratchYAML, models.appendingPathComponent(names.scratchFile))
             try stages.add(names.scratchRow, .scratch, e, scratch.model, file, data, student: who, to: &rows, before: .distilled)
             seeds[0] = .init(student: who, seed: config.seed, scratchErrors: e.errors, distilledErrors: distilled.errors,
@@ -171,12 +177,12 @@ public final class DistillationRun {
             let seed = config.seed &+ UInt64(r)
             stages.say("\(who ?? "distilled student"), seed \(seed)")
             let d = try studentRun(names.distilledRun(seed: seed), network, seed: seed, stages, data: data, distillation: setup).trainer
-            let dErrors = try d.run().errors
+            let dErrors = try stages.train(d).evaluation.errors
             var scratchErrors: Int?, scratchValidation: Double?
             if let scratchInput {
                 stages.say("\(who ?? "student") from scratch, seed \(seed)")
                 let s = try studentRun(names.scratchRun(seed: seed), network, seed: seed, stages, data: data, input: scratchInput).trainer
-                scratchErrors = try s.run().errors
+                scratchErrors = try stages.train(s).evaluation.errors
                 scratchValidation = try stages.validationAccuracy(s.model, data)
             }
             seeds.append(.init(student: who, seed: seed, scratchErrors: scratchErrors, distilledErrors: dErrors, scratchValidation: scratchValidation,
@@ -189,7 +195,8 @@ public final class DistillationRun {
         }
         if let prune = distill.prune {
             let (pruned, file) = try stages.pruneAndFineTune(student.model, yaml: studentYAML, prune: prune, setup: setup, data: data,
-                                                             fileName: names.prunedFile, roundName: names.pruneRun)
+                                                             fileName: names.prunedFile, roundName: names.pruneRun,
+                                                             startUpToDate: !studentTrained)
             let label = names.prunedRow(sparsity: pruned.sparsity)
             try stages.add(label, .pruned, pruned.evaluation, pruned.model, file, data, student: who, to: &rows)
             if distill.quantize {
@@ -263,8 +270,7 @@ public final class DistillationRun {
             c.distill?.students = nil
             if let seed { c.seed = seed }
         }
-        return (try Trainer(config: c, configYAML: y, communicator: comm, resume: false, showProgress: showProgress,
-                            data: data, input: input, distillation: distillation), y)
+        return (try stages.trainer(c, yaml: y, data: data, input: input, distillation: distillation).trainer, y)
     }
 
     /// `cohort compare` of every student sub-run (each student's distilled runs, then its scratch

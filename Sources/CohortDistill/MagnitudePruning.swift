@@ -69,4 +69,12 @@ extension MagnitudePruner {
         masks = saved
         apply()
     }
+
+    /// Masks that prune exactly the weights that are zero now: those of a checkpoint saved while
+    /// fine-tuning (a trained weight that is exactly 0.0 unpruned does not occur in practice, and
+    /// would only stay at zero).
+    public func masksOfZeroWeights() -> [[UInt8]] {
+        let v = arena.values.pointer
+        return weights.map { entry in (0..<entry.count).map { v[entry.offset + $0] == 0 ? 0 : 1 } }
+    }
 }

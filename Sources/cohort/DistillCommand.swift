@@ -21,6 +21,12 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Train this many students (and scratch students) from seeds seed, seed + 1, ... and report every seed's errors and the gap closed by their means.")
     var repeats: Int = 1
 
+    @Flag(help: "Continue the distillation in the run folder: sub-runs that finished are evaluated, not trained again; the others go on from their latest checkpoints. The config must be the one it started with.")
+    var resume = false
+
+    @Flag(help: "Continue the distillation if the run folder holds one, else start afresh (launch/distill --restarts uses it).")
+    var resumeIfSaved = false
+
     @Flag(help: "No progress bar or per-step lines.")
     var quiet = false
 
@@ -29,9 +35,16 @@ struct DistillCommand: ParsableCommand {
         try Runtime.guarded(comm) {
             let (runConfig, yaml) = try ConfigLoader.loadRun(path: config, overrides: overrides)
             let command = (["cohort"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            let start: DistillationStart = resume ? .resume : resumeIfSaved ? .resumeIfSaved : .fresh
             let run = try DistillationRun(config: runConfig, configYAML: yaml, communicator: comm, baseline: baseline, repeats: repeats,
-                                          showProgress: !quiet, command: command, overrides: overrides)
-            let report = try run.run()
+                                          start: start, showProgress: !quiet, command: command, overrides: overrides)
+            // Ctrl-C or SIGTERM: the sub-run in training saves its latest checkpoint, and --resume goes on from there.
+            StopSignal.install()
+            let report: DistillReport
+            do { report = try run.run() } catch let stopped as RunStopped {
+                if comm.rank == 0 { FileHandle.standardError.write(Data("cohort: \(stopped)\n".utf8)) }
+                throw ExitCode(stopped.exitCode)
+            }
             if comm.rank == 0 {
                 print("")
                 print(report.markdown)

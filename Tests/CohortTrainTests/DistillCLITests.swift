@@ -129,6 +129,97 @@ final class DistillCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--repeats: must be at least 1"), bad.stderr)
     }
 
+    /// A distillation killed in its student's training (SIGKILL at step 150 of 186, after the
+    /// epoch-1 checkpoint) and continued with --resume ends as a run never killed: the same rows,
+    /// seeds, student checkpoint and pruned file. Resuming it once more trains nothing (every
+    /// sub-run, the pruning rounds too, is evaluated from its checkpoint) and changes no figure.
+    func testAKilledDistillationResumesToTheSameReport() throws {
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        let options = ["--baseline", "--repeats", "2", "--quiet"]
+        let whole = try CLI.run(["cohort", "distill", try distillConfig(dir, teachers: [t], name: "whole")] + options)
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+
+        let config = try distillConfig(dir, teachers: [t], name: "killed")
+        let killed = try CLI.run(["cohort", "distill", config] + options, environment: ["COHORT_INJECT_KILL": "0:150"])
+        XCTAssertNotEqual(killed.status, 0, "the injected SIGKILL should end the first start")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("killed/report.json").path))
+        let resumed = try CLI.run(["cohort", "distill", config, "--resume"] + options, environment: ["COHORT_INJECT_KILL": "0:150"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("student: resumed from its latest checkpoint, step 93 of 186"), resumed.stdout)
+        try assertSameFigures(try report(dir, "whole"), try report(dir, "killed"))
+        try assertSameTensors(dir.appendingPathComponent("whole/student/checkpoints/latest.safetensors"),
+                              dir.appendingPathComponent("killed/student/checkpoints/latest.safetensors"))
+        try assertSameTensors(dir.appendingPathComponent("whole/models/student-pruned.safetensors"),
+                              dir.appendingPathComponent("killed/models/student-pruned.safetensors"))
+
+        // Once more on the finished run: nothing is trained (the curves are untouched), the figures stay.
+        let curves = dir.appendingPathComponent("killed/prune-2/metrics.jsonl")
+        let before = try Data(contentsOf: curves)
+        let again = try CLI.run(["cohort", "distill", config, "--resume"] + options)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        for name in ["student", "scratch", "student-seed5", "scratch-seed5", "prune-1", "prune-2"] {
+            XCTAssertTrue(again.stdout.contains("\(name): finished before the resume; evaluated, not trained again"), "\(name): \(again.stdout)")
+        }
+        XCTAssertEqual(try Data(contentsOf: curves), before)
+        let final = try report(dir, "killed")
+        XCTAssertEqual(final["resumed"] as? Bool, true)
+        XCTAssertNil((final["distillation"] as! [String: Any])["teacherShare"], "no student step was timed in that start")
+        try assertSameFigures(try report(dir, "whole"), final)
+        try assertSameTensors(dir.appendingPathComponent("whole/models/student-pruned.safetensors"),
+                              dir.appendingPathComponent("killed/models/student-pruned.safetensors"))
+
+        // Another config, or nothing to resume: one line naming the file and what differs.
+        let other = try CLI.run(["cohort", "distill", config, "--resume", "--set", "distill.temperature=2"] + options)
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("killed/config.yaml: the run was started with another config (line")
+                      && other.stderr.contains("temperature: 4") && other.stderr.contains("temperature: 2"), other.stderr)
+        XCTAssertEqual(other.stderr.split(separator: "\n").count, 1, other.stderr)
+        let absent = try CLI.run(["cohort", "distill", config, "--resume", "--set", "name=absent"] + options)
+        XCTAssertNotEqual(absent.status, 0)
+        XCTAssertTrue(absent.stderr.contains("absent: no distillation to resume there; start it without --resume"), absent.stderr)
+    }
+
+    /// launch/distill --restarts 1 under 2 ranks, rank 1 killed at step 150 of the student's 186:
+    /// the job starts again, resumes the student from its epoch-1 checkpoint and ends with its report.
+    func testRestartsFinishAKilledDistillationUnderTwoRanks() throws {
+        try XCTSkipUnless(CLI.hasMPI, "mpirun is not installed (launch/setup installs openmpi-bin)")
+        let dir = try CLI.temporaryDirectory()
+        let t = try teacher(dir)
+        let config = try distillConfig(dir, teachers: [t])
+        let launch = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("launch/distill").path
+        let r = try CLI.run([launch, "--no-setup", "-n", "2", "--restarts", "1", config, "--set", "training.batch_size=32",
+                             "--set", "distill.prune={sparsity: 0.5, rounds: 1, finetune_steps: 10, lr: 0.01}", "--quiet"],
+                            environment: ["COHORT_BIN": CLI.binary.path, "COHORT_INJECT_KILL": "1:150"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("restart 1 of 1, from the latest checkpoint"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("student: resumed from its latest checkpoint, step 93 of 186"), r.stdout)
+        let json = try report(dir, "distill")
+        XCTAssertEqual(json["ranks"] as? Int, 2)
+        XCTAssertEqual(json["resumed"] as? Bool, true)
+        let distilled = (json["rows"] as! [[String: Any]]).first { $0["role"] as? String == "distilled" }!
+        XCTAssertGreaterThan(distilled["accuracy"] as! Double, 0.7)
+    }
+
+    /// Every row's test and validation figures, and every seed's errors, the same in both reports.
+    func assertSameFigures(_ a: [String: Any], _ b: [String: Any], file: StaticString = #filePath, line: UInt = #line) throws {
+        let rows = { (r: [String: Any]) in (r["rows"] as! [[String: Any]]).map { row in
+            ["name", "errors", "accuracy", "validationAccuracy", "nonzero", "weightBytes"].map { "\(row[$0] ?? "-")" }.joined(separator: " ") } }
+        XCTAssertEqual(rows(a), rows(b), file: file, line: line)
+        let seeds = { (r: [String: Any]) in (r["seeds"] as! [[String: Any]]).map { s in
+            ["seed", "distilledErrors", "scratchErrors", "distilledValidation", "scratchValidation"].map { "\(s[$0] ?? "-")" }.joined(separator: " ") } }
+        XCTAssertEqual(seeds(a), seeds(b), file: file, line: line)
+    }
+
+    func assertSameTensors(_ a: URL, _ b: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let x = try Safetensors.read(from: a), y = try Safetensors.read(from: b)
+        XCTAssertEqual(x.names.sorted(), y.names.sorted(), file: file, line: line)
+        for name in x.names {
+            XCTAssertTrue(try x.tensor(name) == y.tensor(name), "\(name) differs between \(a.path) and \(b.path)", file: file, line: line)
+        }
+    }
+
     /// The variants of issue 19 end to end: an online teacher on mixed (mixup and CutMix) batches
     /// with the scratch student on the very same batches, a generated transfer set from a VAE
     /// trained in the run folder, logit matching; `cohort compare` of the runs names the best on

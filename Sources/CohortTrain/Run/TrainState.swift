@@ -18,6 +18,9 @@ public struct TrainState: Codable, Sendable {
     /// checkpoints from before.
     public var worldSize: Int?
     public var globalBatch: Int?
+    /// Set by the run's end (its final test evaluation), so a resume knows there is nothing left to
+    /// train; nil in checkpoints from before, and in those of a run still training.
+    public var finished: Bool?
 
     /// One step of the run's curves: the training figures of the log window it ends, and the
     /// evaluations made at that step. A figure that was not measured at this step is nil (a

@@ -38,6 +38,8 @@ public final class Trainer {
     /// The model being trained.
     public var model: Model { step.session.model }
     public var totalSteps: Int { data.totalSteps }
+    /// The steps taken so far (restored by a resume).
+    public var currentStep: Int { state.step }
     public var folderPath: String { checkpoints.folder.url.path }
     var isLeader: Bool { comm.rank == 0 }
     /// Called after every applied update (pruning holds masked weights at zero here).
@@ -160,6 +162,16 @@ public final class Trainer {
         return seen.pointer[0] == 1
     }
 
+    /// Whether the restored run had ended (its latest checkpoint is the final one), so `run()` would
+    /// train nothing; checkpoints written before the flag existed count as ended at their last step.
+    public var hasFinished: Bool { state.finished ?? (state.step >= data.totalSteps) }
+
+    /// The test evaluation of the model as it stands (collective): for a run that `hasFinished`,
+    /// what its `run()` returned.
+    public func testEvaluation() throws -> Evaluation {
+        try evaluation.tester.evaluate(model, communicator: comm)
+    }
+
     /// Settings that do not go together, refused before any rank waits on another.
     static func checkCombinations(_ config: RunConfig, communicator: Communicator) throws {
         let d = config.distributed
@@ -177,6 +189,7 @@ public final class Trainer {
     /// Runs to the end (epochs, max_steps or early stopping) and returns the final test evaluation.
     @discardableResult
     public func run() throws -> Evaluation {
+        state.finished = nil  // training again (a resumed run given more epochs): `finish` sets it at the end
         switch config.distributed.mode {
         case .sync: return try runSynchronous()
         case .hogwild: return try runHogwild()
@@ -222,6 +235,7 @@ public final class Trainer {
         try Consistency.averageBuffers(model, comm)
         let test = try evaluation.tester.evaluate(model, communicator: comm)
         state.record(test, split: .test)
+        state.finished = true
         try checkpoints.save(.latest, model: model, optimizer: session.optimizer, state: state, plan: plan)
         if isLeader {
             try telemetry.logger?.evaluation(step: state.step, epoch: state.epoch, split: .test, result: test)
