@@ -170,6 +170,13 @@ final class CompressionStages {
         try add(name, role, try evaluate(int8, data), int8, written, data, student: student, to: &rows)
     }
 
+    /// The test evaluation of `model` (trained with config `yaml`) as an int8 model, deployed as
+    /// `addInt8` deploys it, without writing a file.
+    func int8Evaluation(_ model: Model, _ yaml: String, _ data: DataSplits) throws -> Evaluation {
+        let (deployed, deployedYAML, _) = try deployable(model, yaml)
+        return try evaluate(try quantized(deployed, deployedYAML), data)
+    }
+
     /// `model` as its int8 file computes it: a copy whose Linear and Conv2d weights are int8 (integer
     /// products on quantised activations) and whose other weights are their int8 round trip, as
     /// `cohort eval` and `cohort predict` load the file. Every rank makes its own; no file is read.

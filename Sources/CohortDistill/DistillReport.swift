@@ -57,6 +57,8 @@ public struct DistillReport: Codable {
         public let distilledErrors: Int
         public let scratchValidation: Double?
         public let distilledValidation: Double?
+        /// The distilled student's test errors as an int8 model (with `distill.quantize`).
+        public var int8Errors: Int? = nil
 
         public init(student: String? = nil, seed: UInt64, scratchErrors: Int?, distilledErrors: Int, scratchValidation: Double?,
                     distilledValidation: Double?) {
@@ -232,6 +234,8 @@ public struct DistillReport: Codable {
                 let distilled = mine.map(\.distilledErrors), scratch = mine.compactMap(\.scratchErrors)
                 md += String(format: "\n%@Over %d seeds (%@; same transfer set and teacher): distilled student %@ errors (mean %.1f)",
                              who, mine.count, mine.map { String($0.seed) }.joined(separator: ", "), list(distilled), Self.mean(distilled))
+                let int8 = mine.compactMap(\.int8Errors)
+                if int8.count == mine.count { md += String(format: ", as int8 %@ (mean %.1f)", list(int8), Self.mean(int8)) }
                 if scratch.count == mine.count {
                     md += String(format: ", scratch student %@ (mean %.1f)", list(scratch), Self.mean(scratch))
                 }

@@ -176,7 +176,7 @@ public final class DistillationRun {
         for r in 1..<repeats {
             let seed = config.seed &+ UInt64(r)
             stages.say("\(who ?? "distilled student"), seed \(seed)")
-            let d = try studentRun(names.distilledRun(seed: seed), network, seed: seed, stages, data: data, distillation: setup).trainer
+            let (d, dYAML) = try studentRun(names.distilledRun(seed: seed), network, seed: seed, stages, data: data, distillation: setup)
             let dErrors = try stages.train(d).evaluation.errors
             var scratchErrors: Int?, scratchValidation: Double?
             if let scratchInput {
@@ -187,11 +187,13 @@ public final class DistillationRun {
             }
             seeds.append(.init(student: who, seed: seed, scratchErrors: scratchErrors, distilledErrors: dErrors, scratchValidation: scratchValidation,
                                distilledValidation: try stages.validationAccuracy(d.model, data)))
+            if distill.quantize { seeds[r].int8Errors = try stages.int8Evaluation(d.model, dYAML, data).errors }
         }
 
         // Post-training int8 quantisation of the distilled student.
         if distill.quantize {
             try stages.addInt8(names.int8Row, .int8, student.model, studentYAML, fileName: names.int8File, data, student: who, to: &rows)
+            seeds[0].int8Errors = rows.rows.last!.errors
         }
         if let prune = distill.prune {
             let (pruned, file) = try stages.pruneAndFineTune(student.model, yaml: studentYAML, prune: prune, setup: setup, data: data,

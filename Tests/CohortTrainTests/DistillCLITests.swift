@@ -100,8 +100,7 @@ final class DistillCLITests: XCTestCase {
         let dir = try CLI.temporaryDirectory()
         let t = try teacher(dir)
         let config = try distillConfig(dir, teachers: [t])
-        let r = try CLI.run(["cohort", "distill", config, "--baseline", "--repeats", "3", "--set", "distill.prune=null",
-                             "--set", "distill.quantize=false", "--quiet"])
+        let r = try CLI.run(["cohort", "distill", config, "--baseline", "--repeats", "3", "--set", "distill.prune=null", "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Over 3 seeds (4, 5, 6"), r.stdout)
         let json = try report(dir, "distill")
@@ -111,6 +110,11 @@ final class DistillCLITests: XCTestCase {
         XCTAssertEqual(seeds.map { $0["seed"] as? Int }, [4, 5, 6])
         XCTAssertEqual(seeds[0]["distilledErrors"] as? Int, errors("distilled"))
         XCTAssertEqual(seeds[0]["scratchErrors"] as? Int, errors("scratch"))
+        // Every seed's student as int8 too: the first is the int8 row's, and the report lists them.
+        XCTAssertEqual(seeds[0]["int8Errors"] as? Int, errors("int8"))
+        let int8 = seeds.compactMap { $0["int8Errors"] as? Int }
+        XCTAssertEqual(int8.count, 3)
+        XCTAssertTrue(r.stdout.contains("as int8 \(int8.map(String.init).joined(separator: ", "))"), r.stdout)
         let distilled = seeds.map { $0["distilledErrors"] as! Int }, scratch = seeds.map { $0["scratchErrors"] as! Int }
         XCTAssertGreaterThan(Set(distilled).count + Set(scratch).count, 2, "other seeds should train other students")
         let s = Double(scratch.reduce(0, +)) / 3, d = Double(distilled.reduce(0, +)) / 3, teacherErrors = Double(errors("teacher"))
@@ -208,7 +212,7 @@ final class DistillCLITests: XCTestCase {
             ["name", "errors", "accuracy", "validationAccuracy", "nonzero", "weightBytes"].map { "\(row[$0] ?? "-")" }.joined(separator: " ") } }
         XCTAssertEqual(rows(a), rows(b), file: file, line: line)
         let seeds = { (r: [String: Any]) in (r["seeds"] as! [[String: Any]]).map { s in
-            ["seed", "distilledErrors", "scratchErrors", "distilledValidation", "scratchValidation"].map { "\(s[$0] ?? "-")" }.joined(separator: " ") } }
+            ["seed", "distilledErrors", "scratchErrors", "distilledValidation", "scratchValidation", "int8Errors"].map { "\(s[$0] ?? "-")" }.joined(separator: " ") } }
         XCTAssertEqual(seeds(a), seeds(b), file: file, line: line)
     }
 
