@@ -135,8 +135,9 @@ final class DistillCLITests: XCTestCase {
 
     /// A distillation killed in its student's training (SIGKILL at step 150 of 186, after the
     /// epoch-1 checkpoint) and continued with --resume ends as a run never killed: the same rows,
-    /// seeds, student checkpoint and pruned file. Resuming it once more trains nothing (every
-    /// sub-run, the pruning rounds too, is evaluated from its checkpoint) and changes no figure.
+    /// seeds, student checkpoint and pruned file; so does one stopped by SIGTERM. Resuming it once
+    /// more trains nothing (every sub-run, the pruning rounds too, is evaluated from its checkpoint)
+    /// and changes no figure.
     func testAKilledDistillationResumesToTheSameReport() throws {
         let dir = try CLI.temporaryDirectory()
         let t = try teacher(dir)
@@ -156,6 +157,30 @@ final class DistillCLITests: XCTestCase {
                               dir.appendingPathComponent("killed/student/checkpoints/latest.safetensors"))
         try assertSameTensors(dir.appendingPathComponent("whole/models/student-pruned.safetensors"),
                               dir.appendingPathComponent("killed/models/student-pruned.safetensors"))
+
+        // SIGTERM in the student's training: the step ends, its checkpoint is saved, and --resume finishes the same run.
+        let stoppedConfig = try distillConfig(dir, teachers: [t], name: "stopped")
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["distill", stoppedConfig] + options
+        p.environment = CLI.environment
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let metrics = dir.appendingPathComponent("stopped/student/metrics.jsonl").path
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, ((try? String(contentsOfFile: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 3 {
+            usleep(5_000)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 143, message)
+        XCTAssertTrue(message.contains("stopped by SIGTERM after step") && message.contains("--resume"), message)
+        let stoppedResumed = try CLI.run(["cohort", "distill", stoppedConfig, "--resume"] + options)
+        XCTAssertEqual(stoppedResumed.status, 0, stoppedResumed.stderr)
+        try assertSameFigures(try report(dir, "whole"), try report(dir, "stopped"))
 
         // Once more on the finished run: nothing is trained (the curves are untouched), the figures stay.
         let curves = dir.appendingPathComponent("killed/prune-2/metrics.jsonl")
