@@ -91,7 +91,8 @@ int main(void) {
                         squares += d * d;
                     }
                 long double v = squares / (batch * inner);
-                if (fabsl(portable.mean[c] - m) > 1e-6L * (fabsl(m) + 1) || fabsl(portable.variance[c] - v) > 1e-6L * v) {
+                // Written as "not within" so that a NaN fails too.
+                if (!(fabsl(portable.mean[c] - m) <= 1e-6L * (fabsl(m) + 1)) || !(fabsl(portable.variance[c] - v) <= 1e-6L * v)) {
                     printf("batchnorm paths: portable statistics off, inner %ld, channel %ld: mean %.9g (reference %.9Lg), "
                            "variance %.9g (reference %.9Lg)\n", inner, c, portable.mean[c], m, portable.variance[c], v);
                     return 1;
